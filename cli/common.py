@@ -1,0 +1,23 @@
+"""Options and helpers shared by several commands."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), default=None,
+    help="Folder holding the named datasets (default: $OCRKIT_DATA, then ./data).")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages.")
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+                             default="text", help="Output format on stdout.")
+
+
+def note(message: str, quiet: bool = False) -> None:
+    """A message for the user, on stderr."""
+    if not quiet:
+        click.echo(message, err=True)
+
+
+def progress_enabled(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()

@@ -1,0 +1,85 @@
+"""`ocrkit evaluate` and `ocrkit confusion`: score a model on a dataset."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ocrkit.cli.common import data_dir_option, format_option, note, quiet_option
+
+split_option = click.option(
+    "--split", type=click.Choice(["train", "valid", "test", "all"]), default=None,
+    help="Which part of the dataset [default: test for a named dataset, all for a path].")
+
+
+def _load(model_path, dataset, split, data_dir):
+    from pathlib import Path
+    from ocrkit import modelfile
+    from ocrkit.data import NAMES, load_dataset
+    model = modelfile.load(model_path)
+    if split is None:
+        split = "test" if dataset.lower() in NAMES and not Path(dataset).exists() else "all"
+    ds = load_dataset(dataset, split, data_dir)
+    return model, ds, split
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("dataset")
+@split_option
+@data_dir_option
+@format_option
+def evaluate(model, dataset, split, data_dir, fmt):
+    """Score MODEL on DATASET: accuracy, n, per-class accuracy.
+
+    DATASET is a name (emnist, nist36) or a path (.mat, EMNIST .gz, folder of class folders).
+
+    \b
+    Example:  ocrkit evaluate models/mlp.pkl emnist --split test --format json
+    """
+    from ocrkit.metrics import classifier_report
+    m, ds, split = _load(model, dataset, split, data_dir)
+    report = classifier_report(m, ds)
+    if fmt == "json":
+        out = {k: report[k] for k in ("accuracy", "n", "per_class")}
+        out.update(model=str(model), dataset=dataset, split=split)
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples "
+               f"({dataset}, {split})")
+    click.echo("per class: " + "  ".join(f"{c} {a:.2f}" for c, a in report["per_class"].items()))
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("dataset")
+@split_option
+@data_dir_option
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="confusion.png",
+              help="Where to write the confusion-matrix figure.")
+@click.option("--top", type=click.IntRange(min=1), default=10, help="How many confused pairs.")
+@quiet_option
+def confusion(model, dataset, split, data_dir, out, top, quiet):
+    """Draw MODEL's confusion matrix on DATASET and print the most confused pairs.
+
+    Each line reads `TRUE -> PREDICTED  COUNT`.
+
+    \b
+    Example:  ocrkit confusion models/mlp.pkl emnist --out confusion.png --top 10
+    """
+    from ocrkit import plots
+    from ocrkit.metrics import classifier_report, top_confusions
+    m, ds, split = _load(model, dataset, split, data_dir)
+    report = classifier_report(m, ds)
+    click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples ({dataset}, {split})")
+    for true, pred, count in top_confusions(report["confusion"], m.classes, top):
+        click.echo(f"{true} -> {pred}  {count}")
+    try:
+        plots.confusion(report["confusion"], m.classes, out,
+                        title=f"{m.source or model} on {dataset} ({split})")
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot write figure ({exc.strerror or exc})")
+    note(f"confusion matrix written to {out}", quiet)
+
+
+COMMANDS = [evaluate, confusion]

@@ -1,0 +1,53 @@
+"""`ocrkit inspect`: what a model file holds."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ocrkit.cli.common import format_option
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@format_option
+def inspect(model, fmt):
+    """Show MODEL's architecture, classes, scores, and how and when it was trained.
+
+    \b
+    Example:  ocrkit inspect models/mlp.pkl
+    """
+    from ocrkit import modelfile
+    m = modelfile.load(model)
+    net = m.network
+    info = {
+        "model": str(model), "kind": m.kind, "created": m.created,
+        "architecture": net.specs, "input_shape": list(net.input_shape),
+        "parameters": int(net.n_params()), "dtype": net.dtype.name,
+        "classes": "".join(m.classes), "scores": m.scores, "training": m.training,
+        "epochs_trained": len(m.history.get("train_loss", [])),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    click.echo(f"model        {model} ({m.kind}, {info['parameters']:,} parameters, "
+               f"{info['dtype']})")
+    click.echo(f"created      {m.created or 'unknown'}")
+    layers = " -> ".join(_describe(s) for s in net.specs)
+    click.echo(f"architecture input {'x'.join(map(str, net.input_shape))} -> {layers}")
+    click.echo(f"classes      {info['classes']} ({len(m.classes)})")
+    for k, v in m.scores.items():
+        click.echo(f"score        {k}: {v:.4f}" if isinstance(v, float) else f"score        {k}: {v}")
+    for k, v in m.training.items():
+        click.echo(f"training     {k}: {v}")
+    if info["epochs_trained"]:
+        click.echo(f"history      {info['epochs_trained']} epochs")
+
+
+def _describe(spec: dict) -> str:
+    if spec["type"] == "dense":
+        return f"dense {spec['units']} {spec.get('activation', 'identity')}"
+    return spec["type"]
+
+
+COMMANDS = [inspect]

@@ -1,0 +1,143 @@
+"""`ocrkit train`: train a classifier on a dataset and write a model file and plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option
+
+OPTIMIZERS = ["sgd", "momentum", "adam"]
+
+
+def _hidden(ctx, param, value):
+    try:
+        sizes = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of sizes, e.g. 512,256")
+    if any(s < 1 for s in sizes):
+        raise click.BadParameter("layer sizes must be positive")
+    return sizes
+
+
+@click.command()
+@click.argument("dataset")
+@click.option("--hidden", default="512,256", callback=_hidden,
+              help="Hidden layer sizes, comma-separated (HW5: 64).")
+@click.option("--activation", type=click.Choice(["sigmoid", "tanh", "relu"]), default="relu",
+              help="Hidden-layer activation.")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, help="Training epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Mini-batch size.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), multiple=True,
+              default=[1e-3], help="Learning rate; give several to train one run each and "
+              "plot them together.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam",
+              help="sgd; momentum (0.9, as HW5); adam.")
+@click.option("--schedule", type=click.Choice(["constant", "step", "cosine"]), default="cosine",
+              help="Learning-rate schedule over the epochs.")
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0,
+              help="L2 penalty on weights.")
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop after this many epochs without a better validation accuracy.")
+@click.option("--balance/--no-balance", default=False,
+              help="Draw training samples so every class is equally likely.")
+@click.option("--seed", type=int, default=0, help="Seed for initialisation and shuffling.")
+@click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default="model.pkl",
+              help="Model file to write.")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default="plots",
+              help="Folder for the curves and weight figures.")
+@click.option("--resume", is_flag=True, help="Continue from OUT.ckpt, the last checkpoint.")
+@data_dir_option
+@quiet_option
+def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule,
+          weight_decay, patience, balance, seed, use_float64, out, plots_dir, resume, data_dir,
+          quiet):
+    """Train an MLP on DATASET and write the model file OUT.
+
+    DATASET is a name (emnist, nist36) or a path (.mat, EMNIST .gz, folder of class folders);
+    a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
+    are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
+    Ctrl-C stops and saves the best model so far.
+
+    \b
+    Examples:
+      ocrkit train emnist --epochs 20 -o models/mlp.pkl
+      ocrkit train nist36 --hidden 64 --activation sigmoid --optimizer momentum \\
+                          --lr 0.01 --lr 0.1 --lr 0.001 --epochs 50   # HW5 x10 / x0.1
+    """
+    import numpy as np
+
+    from ocrkit import modelfile, plots
+    from ocrkit.data import load_dataset
+    from ocrkit.metrics import classifier_report
+    from ocrkit.train import checkpoint_path, mlp_specs, train_model
+
+    if resume and len(lr) > 1:
+        raise click.UsageError("--resume continues one run; give a single --lr")
+    outs = [Path(out)] if len(lr) == 1 else [_with_lr(Path(out), r) for r in lr]
+    for o in outs:
+        modelfile.check_writable(o)
+    train_set = load_dataset(dataset, "train", data_dir)
+    valid_set = load_dataset(dataset, "valid", data_dir)
+    test_set = load_dataset(dataset, "test", data_dir)
+    note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
+         f"samples, {len(train_set.classes)} classes", quiet)
+    specs = mlp_specs(hidden, activation, len(train_set.classes))
+    dtype = np.float64 if use_float64 else np.float32
+    plots_dir = Path(plots_dir)
+    runs, results = {}, []
+    for rate, path in zip(lr, outs):
+        ckpt = checkpoint_path(path)
+        model, result = train_model(
+            specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
+            batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
+            patience=patience, seed=seed, balance=balance, dtype=dtype, checkpoint_to=ckpt,
+            resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
+            config={"dataset": dataset, "hidden": hidden, "activation": activation})
+        if result.best_epoch == 0:
+            raise click.ClickException("interrupted before the first epoch ended; "
+                                       "nothing saved")
+        test = classifier_report(model, test_set)
+        model.scores = {"valid_accuracy": result.best_score, "test_accuracy": test["accuracy"],
+                        "dataset": dataset}
+        modelfile.save(model, path)
+        ckpt.unlink(missing_ok=True)
+        runs[f"lr {rate:g}"] = result.history
+        results.append({"lr": rate, "model": str(path), "best_epoch": result.best_epoch,
+                        "stopped": result.stopped, "valid_accuracy": result.best_score,
+                        "test_accuracy": test["accuracy"], "seconds": round(result.seconds, 1)})
+        click.echo(f"lr {rate:g}: valid accuracy {result.best_score:.4f} (epoch "
+                   f"{result.best_epoch}), test accuracy {test['accuracy']:.4f} -> {path}")
+        first = model.network.first_weights
+        if first is not None and first.shape[0] == 1024:
+            init = train_model_initial_weights(specs, train_set, seed, dtype)
+            stem = path.stem
+            plots.weight_grid(init, plots_dir / f"{stem}-weights-initial.png",
+                              "first-layer weights before training")
+            plots.weight_grid(first, plots_dir / f"{stem}-weights-trained.png",
+                              "first-layer weights after training")
+        if result.stopped == "interrupted":
+            note(f"interrupted: the best model so far (epoch {result.best_epoch}) is saved "
+                 f"to {path}", quiet)
+            break
+    curves = plots.training_curves(runs, plots_dir / f"{Path(out).stem}-curves.png")
+    note(f"plots written to {plots_dir}/ ({curves.name} and weight grids)", quiet)
+    (plots_dir / f"{Path(out).stem}-runs.json").write_text(json.dumps(results, indent=2))
+    if results[-1]["stopped"] == "interrupted":
+        raise SystemExit(130)
+
+
+def train_model_initial_weights(specs, train_set, seed, dtype):
+    """The first-layer weights the run started from (same seed, same architecture)."""
+    import numpy as np
+    from ocrkit.engine import Network
+    return Network(specs, train_set.x.shape[1:], np.random.default_rng(seed), dtype).first_weights
+
+
+def _with_lr(path: Path, rate: float) -> Path:
+    return path.with_name(f"{path.stem}-lr{rate:g}{path.suffix}")
+
+
+COMMANDS = [train]

@@ -1,0 +1,157 @@
+"""Dataset loaders and generators, all returning the same `Dataset` type.
+
+    load_dataset("emnist", split="train")          # by name, from the data folders
+    load_dataset("path/to/nist26_valid.mat")        # a path: all of its samples
+    load_dataset("my_letters/", split="train")      # a folder of class sub-folders
+
+Named datasets (`nist36`, `emnist`) are looked up in the data folders: `--data-dir`, then
+$OCRKIT_DATA, then ./data, each searched at its top and one level down (so data/emnist/... is
+found). Splits are `train`, `valid`, `test` and `all`.
+
+- `nist36`: nist36_{train,valid,test}.mat from the 16-720 HW5 data.zip.
+- `emnist`: the ByClass IDX gzip files, classes 0-9 and A-Z. With the official train file
+  present, its train file is split 90/10 into train/valid (stratified, seed 2016) and the test
+  file is the test split. With only the test file (as in ../shared/data), that file is split
+  80/10/10 into train/valid/test, per class, shuffled with seed 2016.
+- A path (.mat, EMNIST .gz, or a folder): `all` is every sample; `train`/`valid`/`test` are a
+  fixed 80/10/10 stratified split (seed 2016), so `ocrkit train PATH` has a validation set.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit.data.dataset import NIST36, SIZE, Dataset, stratified_split
+from ocrkit.errors import OcrkitError
+
+SPLITS = ("train", "valid", "test", "all")
+SPLIT_SEED = 2016
+NAMES = ("nist36", "emnist")
+
+EMNIST_TRAIN = "emnist-byclass-train-images-idx3-ubyte.gz"
+EMNIST_TEST = "emnist-byclass-test-images-idx3-ubyte.gz"
+
+HOW_TO_GET = {
+    "nist36": "download the 16-720 HW5 data.zip (nist36_train/valid/test.mat) with "
+              "'ocrkit data fetch nist36'",
+    "emnist": "download EMNIST gzip.zip from NIST with 'ocrkit data fetch emnist' (only the "
+              "ByClass files are kept)",
+}
+
+__all__ = ["Dataset", "NIST36", "SIZE", "SPLITS", "load_dataset", "data_dirs", "find_file",
+           "stratified_split"]
+
+
+def data_dirs(data_dir=None) -> list[Path]:
+    """The folders searched for named datasets, in order."""
+    dirs = []
+    if data_dir:
+        dirs.append(Path(data_dir))
+    if os.environ.get("OCRKIT_DATA"):
+        dirs.append(Path(os.environ["OCRKIT_DATA"]))
+    dirs.append(Path("data"))
+    return dirs
+
+
+def find_file(filename: str, data_dir=None) -> Path | None:
+    for root in data_dirs(data_dir):
+        for candidate in [root / filename, *sorted(root.glob(f"*/{filename}"))]:
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _missing(name, filename, data_dir):
+    searched = ", ".join(str(d) for d in data_dirs(data_dir))
+    return OcrkitError(f"dataset '{name}': {filename} not found in {searched}; "
+                       f"{HOW_TO_GET[name]} or point --data-dir / OCRKIT_DATA at it")
+
+
+def _pick(ds: Dataset, split: str, fractions=(0.8, 0.1, 0.1)) -> Dataset:
+    if split == "all":
+        return ds
+    parts = dict(zip(("train", "valid", "test"), stratified_split(ds.y, fractions, SPLIT_SEED)))
+    out = ds.subset(parts[split])
+    out.info["split"] = split
+    return out
+
+
+def _load_nist36(split, data_dir):
+    from ocrkit.data.nist import load_mat
+    splits = ("train", "valid", "test") if split == "all" else (split,)
+    parts = []
+    for s in splits:
+        path = find_file(f"nist36_{s}.mat", data_dir)
+        if path is None:
+            raise _missing("nist36", f"nist36_{s}.mat", data_dir)
+        parts.append(load_mat(path, s))
+    return concatenate(parts, "nist36")
+
+
+def _load_emnist(split, data_dir):
+    from ocrkit.data.emnist import load_idx_pair
+    test_path = find_file(EMNIST_TEST, data_dir)
+    train_path = find_file(EMNIST_TRAIN, data_dir)
+    if train_path is not None and test_path is not None:
+        if split == "test":
+            ds = load_idx_pair(test_path)
+        elif split == "all":
+            ds = concatenate([load_idx_pair(train_path), load_idx_pair(test_path)], "emnist")
+        else:
+            ds = _pick(load_idx_pair(train_path), split if split != "valid" else "test",
+                       (0.9, 0.0, 0.1))
+        ds.info["split"] = split
+    elif test_path is not None:
+        ds = _pick(load_idx_pair(test_path), split)
+    else:
+        raise _missing("emnist", EMNIST_TEST, data_dir)
+    ds.name = "emnist"
+    return ds
+
+
+def _load_path(path: Path, split):
+    if path.is_dir():
+        from ocrkit.data.folder import load_folder
+        ds = load_folder(path)
+    elif path.suffix.lower() == ".mat":
+        from ocrkit.data.nist import load_mat
+        ds = load_mat(path, None if split == "all" else split)
+    elif path.name.endswith(".gz") or "idx3" in path.name:
+        from ocrkit.data.emnist import load_idx_pair
+        ds = load_idx_pair(path)
+    else:
+        raise OcrkitError(f"{path}: not a dataset (expected a .mat file, an EMNIST "
+                          "images .gz file or a folder of class folders)")
+    if "split" in ds.info and ds.info["split"] == split:
+        return ds   # the .mat file held this very split
+    return _pick(ds, split)
+
+
+def load_dataset(name: str, split: str = "train", data_dir=None) -> Dataset:
+    """Load a dataset by name or path; `a+b` concatenates several (same classes)."""
+    if split not in SPLITS:
+        raise OcrkitError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
+    if "+" in name and not Path(name).exists():
+        return concatenate([load_dataset(part, split, data_dir) for part in name.split("+")], name)
+    key = name.lower()
+    if key == "nist36":
+        return _load_nist36(split, data_dir)
+    if key == "emnist":
+        return _load_emnist(split, data_dir)
+    path = Path(name)
+    if path.exists():
+        return _load_path(path, split)
+    raise OcrkitError(f"unknown dataset '{name}': not one of {', '.join(NAMES)} and no such "
+                      "file or folder")
+
+
+def concatenate(parts: list[Dataset], name: str) -> Dataset:
+    classes = parts[0].classes
+    for p in parts[1:]:
+        if set(p.classes) - set(classes):
+            classes = tuple(c for c in NIST36 if c in set(classes) | set(p.classes))
+    parts = [p.relabel(classes) for p in parts]
+    return Dataset(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
+                   classes, name, {"parts": [p.name for p in parts]})

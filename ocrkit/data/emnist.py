@@ -1,0 +1,92 @@
+"""EMNIST in the official IDX gzip layout, reduced to the 36 classes 0-9 and A-Z.
+
+IDX images are uint8 28x28, white ink on black, stored transposed. They become canonical
+characters here: transposed upright, scaled to [0, 1] and padded by 2 pixels to 32x32. ByClass
+labels 0-9 are the digits and 10-35 the capitals (36-61, lower case, are dropped); they are
+remapped to NIST36 order (A-Z then 0-9).
+"""
+from __future__ import annotations
+
+import gzip
+import zlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit.data.dataset import NIST36, Dataset
+from ocrkit.errors import OcrkitError
+
+# ByClass label -> NIST36 index: '0'-'9' (0-9) -> 26..35, 'A'-'Z' (10-35) -> 0..25.
+_BYCLASS_TO_NIST36 = np.full(62, -1, dtype=np.int64)
+_BYCLASS_TO_NIST36[:10] = np.arange(26, 36)
+_BYCLASS_TO_NIST36[10:36] = np.arange(26)
+
+
+def read_idx(path) -> np.ndarray:
+    """Read a (gzipped) IDX file: magic 2051 -> uint8 (N, rows, cols), 2049 -> uint8 (N,).
+
+    The last few files read are kept (read-only), so loading train, valid and test splits of one
+    file decompresses it once.
+    """
+    path = Path(path).resolve()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot read ({exc.strerror})") from None
+    return _read_idx(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read_idx(path: Path, mtime_ns: int, size: int) -> np.ndarray:
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise OcrkitError(f"{path}: not a readable IDX gzip file ({exc})") from None
+    if len(raw) < 8:
+        raise OcrkitError(f"{path}: too short to be an IDX file")
+    magic, n = np.frombuffer(raw[:8], ">i4")
+    if magic == 2051:
+        rows, cols = np.frombuffer(raw[8:16], ">i4")
+        shape, offset = (n, rows, cols), 16
+    elif magic == 2049:
+        shape, offset = (n,), 8
+    else:
+        raise OcrkitError(f"{path}: bad IDX magic number {magic} (expected 2051 or 2049)")
+    if len(raw) - offset != int(np.prod(shape)):
+        raise OcrkitError(f"{path}: truncated IDX file ({len(raw) - offset} bytes of data for "
+                          f"shape {tuple(int(s) for s in shape)})")
+    return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
+
+
+def labels_path_for(images_path: Path) -> Path:
+    return images_path.with_name(images_path.name.replace("images-idx3", "labels-idx1"))
+
+
+def emnist_to_canonical(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) EMNIST (transposed, white on black) -> float32 (N, 32, 32) canonical."""
+    x = np.zeros((len(images), 32, 32), dtype=np.float32)
+    x[:, 2:30, 2:30] = images.transpose(0, 2, 1)
+    x *= np.float32(1 / 255)
+    return x
+
+
+def load_idx_pair(images_path) -> Dataset:
+    """An EMNIST ByClass images file and its labels file (found by name) as a 36-class set."""
+    images_path = Path(images_path)
+    labels_path = labels_path_for(images_path)
+    if labels_path == images_path or not labels_path.exists():
+        raise OcrkitError(f"{images_path}: its labels file {labels_path.name} is not beside it")
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise OcrkitError(f"{images_path}: images {images.shape} and labels {labels.shape} "
+                          "do not match")
+    if labels.max(initial=0) >= 62:
+        raise OcrkitError(f"{labels_path}: labels up to {labels.max()}, not the EMNIST ByClass "
+                          "mapping (0-61)")
+    y = _BYCLASS_TO_NIST36[labels]
+    keep = np.flatnonzero(y >= 0)
+    return Dataset(emnist_to_canonical(images[keep]), y[keep], NIST36, name=images_path.name,
+                   info={"source": str(images_path)})

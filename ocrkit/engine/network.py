@@ -1,0 +1,126 @@
+"""A Sequential network built from a list of plain layer specs.
+
+A spec is a JSON-able dict, so a model file stores the architecture without pickling classes::
+
+    [{"type": "flatten"},
+     {"type": "dense", "units": 64, "activation": "sigmoid"},
+     {"type": "dense", "units": 36, "activation": "softmax"}]
+
+Parameters are named "<spec index>.<key>" ("1.W", "1.b", ...).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ocrkit.engine import init as initialisers
+from ocrkit.engine.layers import ACTIVATIONS, Dense, Flatten, Layer, Softmax
+
+
+def _build_dense(spec, input_shape, rng, dtype):
+    if len(input_shape) != 1:
+        raise ValueError(f"dense layer needs a flat input, got shape {input_shape}; "
+                         "put a flatten layer before it")
+    activation = spec.get("activation", "identity")
+    init = spec.get("init") or initialisers.default_for(activation)
+    layers = [Dense(input_shape[0], int(spec["units"]), rng, init=init, dtype=dtype)]
+    layers.append(_activation(activation))
+    return layers
+
+
+def _activation(name):
+    try:
+        return ACTIVATIONS[name]()
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+
+
+BUILDERS = {
+    "flatten": lambda spec, shape, rng, dtype: [Flatten()],
+    "dense": _build_dense,
+    "activation": lambda spec, shape, rng, dtype: [_activation(spec["name"])],
+}
+
+
+class Network:
+    """Sequential network.
+
+    x: (N, *input_shape) -> (N, outputs). `forward(x, logits=True)` stops before a final
+    softmax, for the fused cross-entropy loss.
+    """
+
+    def __init__(self, specs: list[dict], input_shape=(32, 32), rng=None, dtype=np.float32):
+        self.specs = [dict(s) for s in specs]
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.dtype = np.dtype(dtype)
+        rng = rng if rng is not None else np.random.default_rng(0)
+        self.layers: list[Layer] = []
+        self.names: list[str] = []   # parameter-name prefix of each layer ("" when none)
+        shape = self.input_shape
+        for i, spec in enumerate(self.specs):
+            try:
+                build = BUILDERS[spec["type"]]
+            except KeyError:
+                raise ValueError(f"unknown layer type {spec.get('type')!r}; "
+                                 f"choose from {', '.join(BUILDERS)}")
+            for layer in build(spec, shape, rng, self.dtype):
+                self.layers.append(layer)
+                self.names.append(str(i) if layer.params else "")
+                shape = layer.output_shape(shape)
+        self.output_shape = shape
+
+    # -- running -------------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, train: bool = False, logits: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=self.dtype)
+        layers = self.layers
+        if logits and isinstance(layers[-1], Softmax):
+            layers = layers[:-1]
+        self._ran = layers
+        for layer in layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        for layer in reversed(self._ran):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Outputs (softmax probabilities for a classifier) in batches; x: (N, *input_shape)."""
+        if len(x) == 0:
+            return np.zeros((0,) + tuple(self.output_shape), dtype=self.dtype)
+        return np.concatenate([self.forward(x[i:i + batch_size])
+                               for i in range(0, len(x), batch_size)])
+
+    # -- parameters ----------------------------------------------------------------------------
+    def param_grad_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(layer.params[k], layer.grads[k])
+                for layer in self.layers for k in layer.params]
+
+    def get_params(self) -> dict[str, np.ndarray]:
+        """Copies of all parameters by name ("1.W", ...)."""
+        return {f"{name}.{k}": v.copy()
+                for name, layer in zip(self.names, self.layers) for k, v in layer.params.items()}
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        expected = {f"{name}.{k}": v
+                    for name, layer in zip(self.names, self.layers) for k, v in layer.params.items()}
+        if set(params) != set(expected):
+            raise ValueError(f"parameters {sorted(params)} do not match the architecture "
+                             f"{sorted(expected)}")
+        for key, target in expected.items():
+            value = np.asarray(params[key])
+            if value.shape != target.shape:
+                raise ValueError(f"parameter {key} has shape {value.shape}, "
+                                 f"the architecture needs {target.shape}")
+            target[...] = value
+
+    @property
+    def first_weights(self) -> np.ndarray | None:
+        """The first layer's weight array, for plotting (None when there is none)."""
+        for layer in self.layers:
+            if "W" in layer.params:
+                return layer.params["W"]
+        return None
+
+    def n_params(self) -> int:
+        return sum(p.size for p, _ in self.param_grad_pairs())

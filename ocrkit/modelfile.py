@@ -1,0 +1,238 @@
+"""Model files: a pickle of plain data, loaded only through a restricted unpickler.
+
+A model file holds one dict::
+
+    {"format": "ocrkit-model", "version": 1, "kind": "classifier",
+     "architecture": [{"type": "flatten"}, {"type": "dense", "units": 64, ...}, ...],
+     "input_shape": [32, 32], "input": INPUT_CONVENTION,
+     "params": {"1.W": ndarray, "1.b": ndarray, ...}, "classes": ["A", ..., "9"],
+     "training": {...}, "history": {...}, "scores": {...}, "created": "...", "ocrkit_version": "..."}
+
+`load` admits only the few numpy globals needed to rebuild arrays; anything else in the pickle
+(os.system, builtins.eval, ...) is refused before it can run. HW5 homework weight pickles
+(`Wlayer1`, `blayer1`, `Woutput`, `boutput`, input in NIST layout) come through the same door
+and are converted to the canonical input once. `save` writes atomically.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit import __version__
+from ocrkit.data.dataset import NIST36
+from ocrkit.engine import Network
+from ocrkit.errors import OcrkitError
+
+FORMAT = "ocrkit-model"
+VERSION = 1
+INPUT_CONVENTION = "upright 32x32 float32 in [0, 1], ink 1 on background 0"
+KINDS = ("classifier", "autoencoder")
+
+# (module, name) pairs a model file may refer to: what numpy needs to rebuild arrays and
+# scalars of plain dtypes, under its 1.x (numpy.core) and 2.x (numpy._core) names.
+_ALLOWED = {
+    (mod, name)
+    for core in ("numpy.core", "numpy._core")
+    for mod, name in ((f"{core}.multiarray", "_reconstruct"), (f"{core}.multiarray", "scalar"),
+                      (f"{core}.numeric", "_frombuffer"))
+} | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"refused to load '{module}.{name}': model files may hold only plain data and "
+            "numpy arrays (this file could run code)")
+
+
+def safe_unpickle(data: bytes):
+    """Unpickle bytes admitting only plain data and numpy arrays of plain dtypes."""
+    obj = _RestrictedUnpickler(io.BytesIO(data)).load()
+    _check_plain(obj)
+    return obj
+
+
+def _check_plain(obj, depth=0):
+    if depth > 50:
+        raise pickle.UnpicklingError("nested too deeply")
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            raise pickle.UnpicklingError("an array of Python objects is not plain data")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_plain(k, depth + 1)
+            _check_plain(v, depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _check_plain(v, depth + 1)
+
+
+@dataclass
+class Model:
+    """A network with what it needs to be used: its classes, kind and training record."""
+
+    network: Network
+    classes: tuple = NIST36
+    kind: str = "classifier"
+    training: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
+    created: str = ""
+    source: str = ""      # where it was loaded from
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, 32, 32) canonical -> (N, C) probabilities (classifier) or outputs."""
+        return self.network.predict(x)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.argmax(self.predict_proba(x), axis=1)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION, "kind": self.kind,
+            "architecture": self.network.specs, "input_shape": list(self.network.input_shape),
+            "input": INPUT_CONVENTION, "params": self.network.get_params(),
+            "classes": list(self.classes), "training": _plain(self.training),
+            "history": _plain(self.history), "scores": _plain(self.scores),
+            "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "ocrkit_version": __version__,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "") -> "Model":
+        if d.get("format") != FORMAT:
+            raise ValueError("not an ocrkit model (no 'format': 'ocrkit-model')")
+        if d.get("version", 0) > VERSION:
+            raise ValueError(f"model format version {d['version']} is newer than this ocrkit "
+                             f"reads ({VERSION}); upgrade ocrkit")
+        if d.get("kind") not in KINDS:
+            raise ValueError(f"unknown model kind {d.get('kind')!r}")
+        params = d["params"]
+        dtype = next(iter(params.values())).dtype if params else np.float32
+        net = Network(d["architecture"], tuple(d["input_shape"]), dtype=dtype)
+        net.set_params(params)
+        return cls(net, tuple(d["classes"]), d["kind"], d.get("training", {}),
+                   d.get("history", {}), d.get("scores", {}), d.get("created", ""), source)
+
+
+def _plain(obj):
+    """numpy scalars and tuples -> Python floats/ints/lists, so metadata stays plain."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+# -- HW5 weight pickles -------------------------------------------------------------------------
+HW5_KEYS = {"Wlayer1", "blayer1", "Woutput", "boutput"}
+
+
+def from_hw5(d: dict, source: str = "") -> Model:
+    """An HW5 MLP (sigmoid hidden layer, softmax output, input in NIST layout) as a Model.
+
+    The homework network sees v = flatten(S), S the stored (transposed) image, dark ink on
+    white: v = 1 - c_T with c the canonical image. So h = v W1 + b1 = c W1' + (b1 + sum W1),
+    where W1' is W1 with its rows permuted from transposed to row-major order and negated.
+    """
+    w1, b1 = np.asarray(d["Wlayer1"], np.float64), np.asarray(d["blayer1"], np.float64)
+    w2, b2 = np.asarray(d["Woutput"], np.float64), np.asarray(d["boutput"], np.float64)
+    if w1.shape[0] != 1024 or w2.shape[0] != w1.shape[1] or w2.shape[1] not in (26, 36):
+        raise ValueError(f"HW5 weights of shapes {w1.shape}, {w2.shape} are not a "
+                         "1024-H-26/36 network")
+    hidden = w1.shape[1]
+    w1c = -w1.reshape(32, 32, hidden).transpose(1, 0, 2).reshape(1024, hidden)
+    b1c = b1.reshape(-1) + w1.sum(axis=0)
+    specs = [{"type": "flatten"},
+             {"type": "dense", "units": hidden, "activation": "sigmoid"},
+             {"type": "dense", "units": w2.shape[1], "activation": "softmax"}]
+    net = Network(specs, (32, 32), dtype=np.float32)
+    net.set_params({"1.W": w1c, "1.b": b1c, "2.W": w2, "2.b": b2.reshape(-1)})
+    return Model(net, NIST36[:w2.shape[1]], "classifier",
+                 training={"imported_from": "HW5 weight pickle (NIST input layout, converted)"},
+                 source=source)
+
+
+# -- files ------------------------------------------------------------------------------------
+def load(path) -> Model:
+    """Load an ocrkit model file or an HW5 weight pickle; OcrkitError with a clear reason."""
+    path = Path(path)
+    if path.is_dir():
+        raise OcrkitError(f"{path}: is a folder, not a model file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    if not data:
+        raise OcrkitError(f"{path}: empty file, not a model")
+    try:
+        obj = safe_unpickle(data)
+    except pickle.UnpicklingError as exc:
+        raise OcrkitError(f"{path}: {exc}" if "refused" in str(exc)
+                          else f"{path}: not an ocrkit model file ({exc})") from None
+    except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError,
+            zlib.error, MemoryError, OverflowError) as exc:
+        raise OcrkitError(f"{path}: not an ocrkit model file (truncated or corrupt: "
+                          f"{type(exc).__name__})") from None
+    if not isinstance(obj, dict):
+        raise OcrkitError(f"{path}: not an ocrkit model file (holds a {type(obj).__name__})")
+    try:
+        if HW5_KEYS <= set(obj):
+            return from_hw5(obj, str(path))
+        return Model.from_dict(obj, str(path))
+    except (ValueError, KeyError, TypeError, StopIteration) as exc:
+        raise OcrkitError(f"{path}: not a usable ocrkit model file ({exc})") from None
+
+
+def dump_atomic(obj, path) -> None:
+    """Pickle `obj` to `path` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OcrkitError(f"{path}: cannot write model file ({exc.strerror or exc})") from None
+        raise
+
+
+def save(model: Model, path) -> None:
+    dump_atomic(model.to_dict(), path)
+
+
+def check_writable(path) -> None:
+    """Fail early (before hours of training) when `path` cannot be written."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OcrkitError(f"{path}: is a folder; give a file name for the model")
+    if not folder.is_dir():
+        raise OcrkitError(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OcrkitError(f"{path}: not writable")

@@ -1,0 +1,275 @@
+"""One Trainer for every model (classifier, autoencoder, later CNN).
+
+    trainer = Trainer(net, SoftmaxCrossEntropy(), Adam(1e-3), epochs=20, batch_size=32)
+    result = trainer.fit(train.x, train.y, valid=(valid.x, valid.y))
+
+Seeded shuffling, mini-batches, per-epoch train/valid loss (and accuracy for classifiers),
+a tqdm bar with live numbers, early stopping on the validation score with the best weights kept,
+a checkpoint callback every epoch, resume from a checkpoint, Ctrl-C ends cleanly with the best
+weights restored, and a NaN/inf loss stops training with `TrainingDiverged`.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from ocrkit.engine import Network, schedule_lr
+from ocrkit.engine.optim import Optimizer
+from ocrkit.errors import OcrkitError
+
+
+class TrainingDiverged(OcrkitError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class TrainResult:
+    history: dict
+    best_epoch: int            # 1-based epoch whose weights the network now holds (0: none)
+    best_score: float
+    stopped: str               # "completed", "early-stopping" or "interrupted"
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+HISTORY_KEYS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "seconds")
+
+
+class Trainer:
+    def __init__(self, network: Network, loss, optimizer: Optimizer, *, epochs: int,
+                 batch_size: int = 32, schedule: str = "constant", step_size: int = 10,
+                 gamma: float = 0.5, patience: int | None = None, seed: int = 0,
+                 balance: bool = False, checkpoint=None, progress: bool | None = None,
+                 desc: str = "train"):
+        if epochs < 1:
+            raise OcrkitError("epochs must be at least 1")
+        if batch_size < 1:
+            raise OcrkitError("batch size must be at least 1")
+        self.net, self.loss, self.opt = network, loss, optimizer
+        self.epochs, self.batch_size = int(epochs), int(batch_size)
+        self.schedule, self.step_size, self.gamma = schedule, step_size, gamma
+        self.base_lr = optimizer.lr
+        self.patience = patience
+        self.seed = seed
+        self.balance = balance
+        self.checkpoint = checkpoint
+        self.progress = progress
+        self.desc = desc
+        self.classifier = bool(getattr(loss, "takes_logits", False))
+
+    # -- scoring -----------------------------------------------------------------------------
+    def evaluate(self, x: np.ndarray, target: np.ndarray, batch_size: int = 2048):
+        """Mean loss and accuracy (NaN for an autoencoder) over a whole set, in batches."""
+        total, correct = 0.0, 0
+        for i in range(0, len(x), batch_size):
+            xb, tb = x[i:i + batch_size], target[i:i + batch_size]
+            out = self.net.forward(xb, logits=self.loss.takes_logits)
+            total += self.loss.forward(out, tb) * len(xb)
+            if self.classifier:
+                correct += int(np.sum(np.argmax(out, axis=1) == tb))
+        n = max(len(x), 1)
+        return total / n, (correct / n if self.classifier else float("nan"))
+
+    def _score(self, valid_loss, valid_acc):
+        """Higher is better: validation accuracy for classifiers, minus loss otherwise."""
+        return valid_acc if self.classifier else -valid_loss
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self, x: np.ndarray, target: np.ndarray, valid=None, resume: dict | None = None
+            ) -> TrainResult:
+        """Train on x (N, ...) against target (labels (N,) or arrays like x).
+
+        `valid` is (x, target) for per-epoch scores and early stopping; `resume` is a state
+        dict from an earlier checkpoint.
+        """
+        net, loss, opt = self.net, self.loss, self.opt
+        x = np.asarray(x, dtype=net.dtype)
+        if self.classifier:
+            target = np.asarray(target, dtype=np.int64)
+        else:
+            target = np.asarray(target, dtype=net.dtype)
+        n = len(x)
+        if n == 0:
+            raise OcrkitError("no training samples")
+        rng = np.random.default_rng(self.seed)
+        history = {k: [] for k in HISTORY_KEYS}
+        best_params, best_score, best_epoch, wait, start_epoch = None, -math.inf, 0, 0, 0
+        if resume:
+            net.set_params(resume["params"])
+            opt.load_state_dict(resume["optimizer"])
+            rng.bit_generator.state = resume["rng"]
+            history = {k: list(resume["history"].get(k, [])) for k in HISTORY_KEYS}
+            best_params = resume["best_params"]
+            best_score, best_epoch = resume["best_score"], resume["best_epoch"]
+            wait, start_epoch = resume["wait"], resume["epoch"]
+        weights = None
+        if self.balance and self.classifier:
+            counts = np.bincount(target)
+            weights = 1.0 / counts[target]
+            weights /= weights.sum()
+
+        pairs = net.param_grad_pairs()
+        bs = self.batch_size
+        n_batches = math.ceil(n / bs)
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
+        stopped = "completed"
+        t_start = time.perf_counter()
+        epoch = start_epoch
+        try:
+            for epoch in range(start_epoch, self.epochs):
+                t0 = time.perf_counter()
+                opt.lr = schedule_lr(self.schedule, self.base_lr, epoch, self.epochs,
+                                     self.step_size, self.gamma)
+                order = (rng.choice(n, n, p=weights) if weights is not None
+                         else rng.permutation(n))
+                run_loss, run_correct, seen = 0.0, 0, 0
+                bar = tqdm(range(n_batches), desc=f"{self.desc} {epoch + 1}/{self.epochs}",
+                           unit="batch", leave=False, disable=not show, file=sys.stderr,
+                           mininterval=0.5)
+                for b in bar:
+                    idx = order[b * bs:(b + 1) * bs]
+                    xb, tb = x[idx], target[idx]
+                    out = net.forward(xb, train=True, logits=loss.takes_logits)
+                    value = loss.forward(out, tb)
+                    if not math.isfinite(value):
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss "
+                            f"is {value}; try a lower learning rate (--lr)")
+                    net.backward(loss.backward())
+                    opt.step(pairs)
+                    run_loss += value * len(idx)
+                    seen += len(idx)
+                    if self.classifier:
+                        run_correct += int(np.count_nonzero(np.argmax(out, axis=1) == tb))
+                    if show and b % 50 == 0:
+                        bar.set_postfix_str(self._postfix(run_loss / seen, run_correct / seen),
+                                            refresh=False)
+                bar.close()
+                history["train_loss"].append(run_loss / seen)
+                history["train_acc"].append(run_correct / seen if self.classifier else None)
+                if valid is not None and len(valid[0]):
+                    v_loss, v_acc = self.evaluate(*valid)
+                else:
+                    v_loss, v_acc = run_loss / seen, (run_correct / seen if self.classifier
+                                                      else float("nan"))
+                if not math.isfinite(v_loss):
+                    raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: the "
+                                           f"validation loss is {v_loss}; try a lower --lr")
+                history["valid_loss"].append(v_loss)
+                history["valid_acc"].append(v_acc if self.classifier else None)
+                history["lr"].append(opt.lr)
+                history["seconds"].append(time.perf_counter() - t0)
+                score = self._score(v_loss, v_acc)
+                if score > best_score:
+                    best_score, best_epoch, wait = score, epoch + 1, 0
+                    best_params = net.get_params()
+                else:
+                    wait += 1
+                if show:
+                    tqdm.write(f"{self.desc} epoch {epoch + 1}/{self.epochs}: "
+                               f"{self._postfix(history['train_loss'][-1], history['train_acc'][-1])}"
+                               f" | valid {self._postfix(v_loss, v_acc)}", file=sys.stderr)
+                if self.checkpoint is not None:
+                    self.checkpoint({
+                        "epoch": epoch + 1, "params": net.get_params(),
+                        "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
+                        "history": history, "best_params": best_params,
+                        "best_score": best_score, "best_epoch": best_epoch, "wait": wait,
+                    })
+                if self.patience is not None and wait >= self.patience:
+                    stopped = "early-stopping"
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        except TrainingDiverged:
+            if best_params is not None:
+                net.set_params(best_params)
+            raise
+        if best_params is not None:
+            net.set_params(best_params)
+        return TrainResult(history, best_epoch, best_score, stopped,
+                           time.perf_counter() - t_start)
+
+    def _postfix(self, loss_value, acc):
+        if self.classifier and acc is not None:
+            return f"loss {loss_value:.4f} acc {acc:.4f}"
+        return f"loss {loss_value:.4f}"
+
+
+# -- a whole training run, as the CLI and `make models` use it -----------------------------------
+def mlp_specs(hidden, activation: str, n_outputs: int, output: str = "softmax") -> list[dict]:
+    """flatten -> dense(h, activation) for each h -> dense(n_outputs, output)."""
+    return ([{"type": "flatten"}]
+            + [{"type": "dense", "units": int(h), "activation": activation} for h in hidden]
+            + [{"type": "dense", "units": int(n_outputs), "activation": output}])
+
+
+def checkpoint_path(out) -> "Path":
+    from pathlib import Path
+    return Path(str(out) + ".ckpt")
+
+
+def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr: float = 1e-3,
+                epochs: int = 20, batch_size: int = 32, schedule: str = "constant",
+                weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
+                balance: bool = False, dtype=np.float32, checkpoint_to=None, resume: bool = False,
+                progress: bool | None = None, desc: str = "train", config: dict | None = None):
+    """Build the network of `specs`, train it on `train` (a Dataset), keep the best weights by
+    `valid`, and return (Model, TrainResult).
+
+    With `checkpoint_to`, an atomic checkpoint is written there after every epoch; with
+    `resume`, training continues from that checkpoint (which must be of the same run).
+    """
+    from ocrkit import modelfile
+    from ocrkit.engine import SoftmaxCrossEntropy, make_optimizer
+
+    config = dict(config or {})
+    config.update(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
+                  schedule=schedule, weight_decay=weight_decay, patience=patience, seed=seed,
+                  balance=balance, dtype=np.dtype(dtype).name)
+    net = Network(specs, train.x.shape[1:], np.random.default_rng(seed), dtype)
+    model = modelfile.Model(net, train.classes, "classifier", training=config)
+    state = None
+    if resume:
+        state = load_checkpoint(checkpoint_to, model)
+    save_checkpoint = None
+    if checkpoint_to is not None:
+        def save_checkpoint(s):
+            model.history = s["history"]
+            modelfile.dump_atomic({"format": "ocrkit-checkpoint", "model": model.to_dict(),
+                                   "state": s}, checkpoint_to)
+    trainer = Trainer(net, SoftmaxCrossEntropy(), make_optimizer(optimizer, lr, weight_decay),
+                      epochs=epochs, batch_size=batch_size, schedule=schedule,
+                      patience=patience, seed=seed, balance=balance,
+                      checkpoint=save_checkpoint, progress=progress, desc=desc)
+    result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)
+    model.history = result.history
+    model.training.update(best_epoch=result.best_epoch, stopped=result.stopped,
+                          seconds=round(result.seconds, 1), train_samples=len(train),
+                          valid_samples=len(valid))
+    return model, result
+
+
+def load_checkpoint(path, model) -> dict:
+    """The trainer state saved at `path`, checked to belong to the same architecture."""
+    from pathlib import Path
+    from ocrkit import modelfile
+    path = Path(path)
+    if not path.exists():
+        raise OcrkitError(f"--resume: no checkpoint {path} to resume from")
+    try:
+        obj = modelfile.safe_unpickle(path.read_bytes())
+    except Exception as exc:
+        raise OcrkitError(f"{path}: not a usable checkpoint ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("format") != "ocrkit-checkpoint":
+        raise OcrkitError(f"{path}: not an ocrkit checkpoint")
+    saved = obj["model"]
+    if saved["architecture"] != model.network.specs or list(saved["classes"]) != list(model.classes):
+        raise OcrkitError(f"{path}: the checkpoint is of another architecture or class set; "
+                          "resume with the same options")
+    return obj["state"]
