@@ -49,6 +49,8 @@ _ALLOWED = {
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
+            if module.startswith("numpy.core.") and hasattr(np, "_core"):
+                module = "numpy._core." + module[len("numpy.core."):]   # numpy 2 name
             return super().find_class(module, name)
         raise pickle.UnpicklingError(
             f"refused to load '{module}.{name}': model files may hold only plain data and "

@@ -37,6 +37,18 @@ class TrainResult:
     extra: dict = field(default_factory=dict)
 
 
+def balancing_weights(y: np.ndarray) -> np.ndarray:
+    """Per-sample probabilities that make every class equally likely: 1 / count, normalised."""
+    counts = np.bincount(y)
+    w = 1.0 / counts[y]
+    return w / w.sum()
+
+
+def epoch_order(rng: np.random.Generator, n: int, weights: np.ndarray | None = None):
+    """The sample indices of one epoch: a permutation, or n draws by `weights` (balancing)."""
+    return rng.permutation(n) if weights is None else rng.choice(n, n, p=weights)
+
+
 HISTORY_KEYS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "seconds")
 
 
@@ -107,11 +119,7 @@ class Trainer:
             best_params = resume["best_params"]
             best_score, best_epoch = resume["best_score"], resume["best_epoch"]
             wait, start_epoch = resume["wait"], resume["epoch"]
-        weights = None
-        if self.balance and self.classifier:
-            counts = np.bincount(target)
-            weights = 1.0 / counts[target]
-            weights /= weights.sum()
+        weights = balancing_weights(target) if self.balance and self.classifier else None
 
         pairs = net.param_grad_pairs()
         bs = self.batch_size
@@ -120,13 +128,15 @@ class Trainer:
         stopped = "completed"
         t_start = time.perf_counter()
         epoch = start_epoch
+        # overflow shows up as a non-finite loss, reported below with advice, not as warnings
+        errstate = np.errstate(over="ignore", invalid="ignore")
+        errstate.__enter__()
         try:
             for epoch in range(start_epoch, self.epochs):
                 t0 = time.perf_counter()
                 opt.lr = schedule_lr(self.schedule, self.base_lr, epoch, self.epochs,
                                      self.step_size, self.gamma)
-                order = (rng.choice(n, n, p=weights) if weights is not None
-                         else rng.permutation(n))
+                order = epoch_order(rng, n, weights)
                 run_loss, run_correct, seen = 0.0, 0, 0
                 bar = tqdm(range(n_batches), desc=f"{self.desc} {epoch + 1}/{self.epochs}",
                            unit="batch", leave=False, disable=not show, file=sys.stderr,
@@ -178,7 +188,8 @@ class Trainer:
                     self.checkpoint({
                         "epoch": epoch + 1, "params": net.get_params(),
                         "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
-                        "history": history, "best_params": best_params,
+                        "history": {k: list(v) for k, v in history.items()},
+                        "best_params": best_params,
                         "best_score": best_score, "best_epoch": best_epoch, "wait": wait,
                     })
                 if self.patience is not None and wait >= self.patience:
@@ -190,6 +201,8 @@ class Trainer:
             if best_params is not None:
                 net.set_params(best_params)
             raise
+        finally:
+            errstate.__exit__(None, None, None)
         if best_params is not None:
             net.set_params(best_params)
         return TrainResult(history, best_epoch, best_score, stopped,

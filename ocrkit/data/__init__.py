@@ -124,8 +124,8 @@ def _load_path(path: Path, split):
     else:
         raise OcrkitError(f"{path}: not a dataset (expected a .mat file, an EMNIST "
                           "images .gz file or a folder of class folders)")
-    if "split" in ds.info and ds.info["split"] == split:
-        return ds   # the .mat file held this very split
+    if len(ds.info.get("splits_in_file", ())) > 1 and ds.info["split"] == split:
+        return ds   # a .mat file holding several splits: this one was asked for
     return _pick(ds, split)
 
 

@@ -47,4 +47,5 @@ def load_mat(path, split: str | None = None) -> Dataset:
                           f"({len(data)}, 36) or ({len(data)}, 26) one-hot")
     classes = NIST36[:labels.shape[1]]
     return Dataset(nist_to_canonical(data), np.argmax(labels, axis=1), classes,
-                   name=path.name, info={"source": str(path), "split": prefix})
+                   name=path.name, info={"source": str(path), "split": prefix,
+                                         "splits_in_file": prefixes})

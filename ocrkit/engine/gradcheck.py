@@ -17,7 +17,7 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = 1e-
     return float(np.max(num / den)) if num.size else 0.0
 
 
-def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numeric_gradient(f, array: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """d f() / d array by central differences, perturbing `array` in place."""
     grad = np.zeros_like(array, dtype=np.float64)
     flat = array.reshape(-1)
@@ -33,7 +33,7 @@ def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     return grad
 
 
-def check_gradients(network, loss, x: np.ndarray, target: np.ndarray, eps: float = 1e-6) -> dict:
+def check_gradients(network, loss, x: np.ndarray, target: np.ndarray, eps: float = 1e-5) -> dict:
     """Compare backprop with finite differences for every parameter of `network` and its input.
 
     `network` must be float64. Returns {name: max relative error}, with "input" for dx.
