@@ -1,0 +1,104 @@
+"""`make bench`: ocrkit side by side with its peers, in one run, reported as ratios.
+
+- MLP training epoch: the HW5 network (1024-64-36 sigmoid, softmax cross-entropy, SGD,
+  batch 32, float32) for one epoch of the EMNIST train split, in ocrkit and in PyTorch CPU
+  with the same data, batch order and initial weights. Median of several epochs each.
+
+PyTorch is only a yardstick here (`pip install torch==2.13.0`), never an ocrkit dependency;
+its side is skipped when it is not installed. Results go to stdout and bench/results.json.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit.data import load_dataset
+from ocrkit.engine import SGD, Network, SoftmaxCrossEntropy
+from ocrkit.errors import OcrkitError
+from ocrkit.train import Trainer, mlp_specs
+
+EPOCHS = 4          # timed epochs per side (after one warm-up epoch)
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def mlp_data():
+    try:
+        ds = load_dataset("emnist", "train")
+        return ds.x, ds.y, "EMNIST train split"
+    except OcrkitError:
+        rng = np.random.default_rng(0)
+        n = 71411
+        return (rng.uniform(size=(n, 32, 32)).astype(np.float32), rng.integers(0, 36, n),
+                "random 32x32 (EMNIST not found)")
+
+
+def time_ocrkit_mlp(x, y, lr=0.1, batch=32):
+    net = Network(mlp_specs([64], "sigmoid", 36), (32, 32), np.random.default_rng(0))
+    times = []
+    for _ in range(EPOCHS + 1):
+        t = Trainer(net, SoftmaxCrossEntropy(), SGD(lr), epochs=1, batch_size=batch,
+                    progress=False)
+        t0 = time.perf_counter()
+        t.fit(x, y)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[1:]), net
+
+
+def time_torch_mlp(x, y, init: Network, lr=0.1, batch=32):
+    import torch
+    from torch import nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(1024, 64), nn.Sigmoid(), nn.Linear(64, 36))
+    params = init.get_params()
+    with torch.no_grad():                       # same start as ocrkit
+        model[1].weight.copy_(torch.from_numpy(params["1.W"].T.copy()))
+        model[1].bias.copy_(torch.from_numpy(params["1.b"]))
+        model[3].weight.copy_(torch.from_numpy(params["2.W"].T.copy()))
+        model[3].bias.copy_(torch.from_numpy(params["2.b"]))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(EPOCHS + 1):
+        t0 = time.perf_counter()
+        order = torch.from_numpy(rng.permutation(len(x)))
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[1:]), torch.__version__, torch.get_num_threads()
+
+
+def main():
+    results = {"machine": f"{platform.machine()}, {platform.python_version()}, "
+                          f"numpy {np.__version__}"}
+    x, y, source = mlp_data()
+    print(f"MLP 1024-64-36 sigmoid, SGD, batch 32, float32, one epoch of {len(x)} samples "
+          f"({source}); median of {EPOCHS} epochs after a warm-up")
+    ours, net = time_ocrkit_mlp(x, y)
+    print(f"  ocrkit   {ours:7.3f} s/epoch")
+    entry = {"samples": len(x), "data": source, "ocrkit_s": round(ours, 3)}
+    try:
+        theirs, version, threads = time_torch_mlp(x, y, net)
+    except ImportError:
+        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
+    else:
+        print(f"  pytorch  {theirs:7.3f} s/epoch  (torch {version}, {threads} threads)")
+        print(f"  ratio    ocrkit / pytorch = {ours / theirs:.2f}x  (aim: <= 0.4x)")
+        entry.update(pytorch_s=round(theirs, 3), torch=version, ratio=round(ours / theirs, 3))
+    results["mlp_epoch"] = entry
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
