@@ -46,13 +46,17 @@ _ALLOWED = {
 } | {("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
 
+class RefusedPickle(pickle.UnpicklingError):
+    """The pickle holds something other than plain data and plain numpy arrays."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
             if module.startswith("numpy.core.") and hasattr(np, "_core"):
                 module = "numpy._core." + module[len("numpy.core."):]   # numpy 2 name
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(
+        raise RefusedPickle(
             f"refused to load '{module}.{name}': model files may hold only plain data and "
             "numpy arrays (this file could run code)")
 
@@ -66,10 +70,10 @@ def safe_unpickle(data: bytes):
 
 def _check_plain(obj, depth=0):
     if depth > 50:
-        raise pickle.UnpicklingError("nested too deeply")
+        raise RefusedPickle("refused: nested too deeply")
     if isinstance(obj, np.ndarray):
         if obj.dtype.hasobject:
-            raise pickle.UnpicklingError("an array of Python objects is not plain data")
+            raise RefusedPickle("refused: an array of Python objects is not plain data")
     elif isinstance(obj, dict):
         for k, v in obj.items():
             _check_plain(k, depth + 1)
@@ -183,9 +187,11 @@ def load(path) -> Model:
         raise OcrkitError(f"{path}: empty file, not a model")
     try:
         obj = safe_unpickle(data)
-    except pickle.UnpicklingError as exc:
-        raise OcrkitError(f"{path}: {exc}" if "refused" in str(exc)
-                          else f"{path}: not an ocrkit model file ({exc})") from None
+    except RefusedPickle as exc:
+        raise OcrkitError(f"{path}: {exc}") from None
+    except pickle.UnpicklingError:
+        raise OcrkitError(f"{path}: not an ocrkit model file (not a pickle, or corrupt)") \
+            from None
     except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError,
             zlib.error, MemoryError, OverflowError) as exc:
         raise OcrkitError(f"{path}: not an ocrkit model file (truncated or corrupt: "
@@ -213,6 +219,7 @@ def dump_atomic(obj, path) -> None:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -222,6 +229,16 @@ def dump_atomic(obj, path) -> None:
         if isinstance(exc, OSError):
             raise OcrkitError(f"{path}: cannot write model file ({exc.strerror or exc})") from None
         raise
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a new file would get (0666 less the umask), or the replaced file's mode."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def save(model: Model, path) -> None:
@@ -234,6 +251,8 @@ def check_writable(path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OcrkitError(f"{path}: is a folder; give a file name for the model")
+    if folder.exists() and not folder.is_dir():
+        raise OcrkitError(f"{path}: {folder} is a file, not a folder")
     if not folder.is_dir():
         raise OcrkitError(f"{path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):

@@ -52,7 +52,11 @@ def data_dirs(data_dir=None) -> list[Path]:
     if os.environ.get("OCRKIT_DATA"):
         dirs.append(Path(os.environ["OCRKIT_DATA"]))
     dirs.append(Path("data"))
-    return dirs
+    unique = []
+    for d in dirs:
+        if not any(d.resolve() == u.resolve() for u in unique):
+            unique.append(d)
+    return unique
 
 
 def find_file(filename: str, data_dir=None) -> Path | None:

@@ -76,6 +76,10 @@ def fetch(name: str, data_dir, url: str | None = None, checksum: str | None = "d
     url = url or source["url"]
     if checksum == "default":
         checksum = source["checksum"]
+    if checksum:
+        algorithm, sep, expected = checksum.partition(":")
+        if not sep or algorithm.lower() not in hashlib.algorithms_available or not expected:
+            raise OcrkitError(f"checksum {checksum!r}: give it as md5:HEX or sha256:HEX")
     dest = Path(data_dir) / name
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -88,8 +92,7 @@ def fetch(name: str, data_dir, url: str | None = None, checksum: str | None = "d
     try:
         download(url, tmp, progress)
         if checksum:
-            algorithm, _, expected = checksum.partition(":")
-            actual = _digest(tmp, algorithm)
+            actual = _digest(tmp, algorithm.lower())
             if actual != expected.lower():
                 raise OcrkitError(f"{url}: {algorithm} checksum {actual} does not match the "
                                   f"expected {expected}; the download is corrupt or changed, "
