@@ -78,12 +78,13 @@ class Trainer:
     def evaluate(self, x: np.ndarray, target: np.ndarray, batch_size: int = 2048):
         """Mean loss and accuracy (NaN for an autoencoder) over a whole set, in batches."""
         total, correct = 0.0, 0
-        for i in range(0, len(x), batch_size):
-            xb, tb = x[i:i + batch_size], target[i:i + batch_size]
-            out = self.net.forward(xb, logits=self.loss.takes_logits)
-            total += self.loss.forward(out, tb) * len(xb)
-            if self.classifier:
-                correct += int(np.sum(np.argmax(out, axis=1) == tb))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i in range(0, len(x), batch_size):
+                xb, tb = x[i:i + batch_size], target[i:i + batch_size]
+                out = self.net.forward(xb, logits=self.loss.takes_logits)
+                total += self.loss.forward(out, tb) * len(xb)
+                if self.classifier:
+                    correct += int(np.sum(np.argmax(out, axis=1) == tb))
         n = max(len(x), 1)
         return total / n, (correct / n if self.classifier else float("nan"))
 
@@ -121,52 +122,22 @@ class Trainer:
             wait, start_epoch = resume["wait"], resume["epoch"]
         weights = balancing_weights(target) if self.balance and self.classifier else None
 
-        pairs = net.param_grad_pairs()
-        bs = self.batch_size
-        n_batches = math.ceil(n / bs)
         show = self.progress if self.progress is not None else sys.stderr.isatty()
         stopped = "completed"
         t_start = time.perf_counter()
-        epoch = start_epoch
-        # overflow shows up as a non-finite loss, reported below with advice, not as warnings
-        errstate = np.errstate(over="ignore", invalid="ignore")
-        errstate.__enter__()
         try:
             for epoch in range(start_epoch, self.epochs):
                 t0 = time.perf_counter()
                 opt.lr = schedule_lr(self.schedule, self.base_lr, epoch, self.epochs,
                                      self.step_size, self.gamma)
-                order = epoch_order(rng, n, weights)
-                run_loss, run_correct, seen = 0.0, 0, 0
-                bar = tqdm(range(n_batches), desc=f"{self.desc} {epoch + 1}/{self.epochs}",
-                           unit="batch", leave=False, disable=not show, file=sys.stderr,
-                           mininterval=0.5)
-                for b in bar:
-                    idx = order[b * bs:(b + 1) * bs]
-                    xb, tb = x[idx], target[idx]
-                    out = net.forward(xb, train=True, logits=loss.takes_logits)
-                    value = loss.forward(out, tb)
-                    if not math.isfinite(value):
-                        raise TrainingDiverged(
-                            f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss "
-                            f"is {value}; try a lower learning rate (--lr)")
-                    net.backward(loss.backward())
-                    opt.step(pairs)
-                    run_loss += value * len(idx)
-                    seen += len(idx)
-                    if self.classifier:
-                        run_correct += int(np.count_nonzero(np.argmax(out, axis=1) == tb))
-                    if show and b % 50 == 0:
-                        bar.set_postfix_str(self._postfix(run_loss / seen, run_correct / seen),
-                                            refresh=False)
-                bar.close()
-                history["train_loss"].append(run_loss / seen)
-                history["train_acc"].append(run_correct / seen if self.classifier else None)
+                train_loss, train_acc = self._train_epoch(x, target, epoch_order(rng, n, weights),
+                                                          epoch, show)
+                history["train_loss"].append(train_loss)
+                history["train_acc"].append(train_acc)
                 if valid is not None and len(valid[0]):
                     v_loss, v_acc = self.evaluate(*valid)
                 else:
-                    v_loss, v_acc = run_loss / seen, (run_correct / seen if self.classifier
-                                                      else float("nan"))
+                    v_loss, v_acc = train_loss, (train_acc if self.classifier else float("nan"))
                 if not math.isfinite(v_loss):
                     raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: the "
                                            f"validation loss is {v_loss}; try a lower --lr")
@@ -182,8 +153,8 @@ class Trainer:
                     wait += 1
                 if show:
                     tqdm.write(f"{self.desc} epoch {epoch + 1}/{self.epochs}: "
-                               f"{self._postfix(history['train_loss'][-1], history['train_acc'][-1])}"
-                               f" | valid {self._postfix(v_loss, v_acc)}", file=sys.stderr)
+                               f"{self._postfix(train_loss, train_acc)} | "
+                               f"valid {self._postfix(v_loss, v_acc)}", file=sys.stderr)
                 if self.checkpoint is not None:
                     self.checkpoint({
                         "epoch": epoch + 1, "params": net.get_params(),
@@ -197,16 +168,43 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             stopped = "interrupted"
-        except TrainingDiverged:
+        finally:    # every way out (end, early stop, Ctrl-C, divergence) keeps the best weights
             if best_params is not None:
                 net.set_params(best_params)
-            raise
-        finally:
-            errstate.__exit__(None, None, None)
-        if best_params is not None:
-            net.set_params(best_params)
         return TrainResult(history, best_epoch, best_score, stopped,
                            time.perf_counter() - t_start)
+
+    def _train_epoch(self, x, target, order, epoch, show):
+        """One pass over `order` in mini-batches; returns the mean loss and accuracy (None for
+        models without accuracy). Overflow shows up as a non-finite loss, reported with advice
+        rather than as numpy warnings."""
+        net, loss, opt, bs = self.net, self.loss, self.opt, self.batch_size
+        pairs = net.param_grad_pairs()
+        run_loss, run_correct, seen = 0.0, 0, 0
+        bar = tqdm(range(math.ceil(len(order) / bs)), unit="batch", leave=False,
+                   desc=f"{self.desc} {epoch + 1}/{self.epochs}", disable=not show,
+                   file=sys.stderr, mininterval=0.5)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for b in bar:
+                idx = order[b * bs:(b + 1) * bs]
+                xb, tb = x[idx], target[idx]
+                out = net.forward(xb, train=True, logits=loss.takes_logits)
+                value = loss.forward(out, tb)
+                if not math.isfinite(value):
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is "
+                        f"{value}; try a lower learning rate (--lr)")
+                net.backward(loss.backward())
+                opt.step(pairs)
+                run_loss += value * len(idx)
+                seen += len(idx)
+                if self.classifier:
+                    run_correct += int(np.count_nonzero(np.argmax(out, axis=1) == tb))
+                if show and b % 50 == 0:
+                    bar.set_postfix_str(self._postfix(run_loss / seen, run_correct / seen),
+                                        refresh=False)
+        bar.close()
+        return run_loss / seen, (run_correct / seen if self.classifier else None)
 
     def _postfix(self, loss_value, acc):
         if self.classifier and acc is not None:
