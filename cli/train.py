@@ -42,6 +42,8 @@ def _hidden(ctx, param, value):
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--balance/--no-balance", default=False,
               help="Draw training samples so every class is equally likely.")
+@click.option("--augment/--no-augment", default=False,
+              help="Randomly scale, rotate, slant, shift and thicken each training batch.")
 @click.option("--seed", type=int, default=0, help="Seed for initialisation and shuffling.")
 @click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="model.pkl",
@@ -52,7 +54,7 @@ def _hidden(ctx, param, value):
 @data_dir_option
 @quiet_option
 def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule,
-          weight_decay, patience, balance, seed, use_float64, out, plots_dir, resume, data_dir,
+          weight_decay, patience, balance, augment, seed, use_float64, out, plots_dir, resume, data_dir,
           quiet):
     """Train an MLP on DATASET and write the model file OUT.
 
@@ -93,7 +95,8 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
         model, result = train_model(
             specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
             batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
-            patience=patience, seed=seed, balance=balance, dtype=dtype, checkpoint_to=ckpt,
+            patience=patience, seed=seed, balance=balance, augment=augment, dtype=dtype,
+            checkpoint_to=ckpt,
             resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
             config={"dataset": dataset, "hidden": hidden, "activation": activation})
         if result.best_epoch == 0:

@@ -56,10 +56,12 @@ class Trainer:
     def __init__(self, network: Network, loss, optimizer: Optimizer, *, epochs: int,
                  batch_size: int = 32, schedule: str = "constant", step_size: int = 10,
                  gamma: float = 0.5, patience: int | None = None, seed: int = 0,
-                 balance: bool = False, checkpoint=None, progress: bool | None = None,
-                 desc: str = "train"):
+                 balance: bool = False, augment=None, checkpoint=None,
+                 progress: bool | None = None, desc: str = "train"):
         if epochs < 1:
             raise OcrkitError("epochs must be at least 1")
+        if augment is not None and not getattr(loss, "takes_logits", False):
+            raise OcrkitError("augmentation applies to classifiers (inputs and labels)")
         if batch_size < 1:
             raise OcrkitError("batch size must be at least 1")
         self.net, self.loss, self.opt = network, loss, optimizer
@@ -69,6 +71,7 @@ class Trainer:
         self.patience = patience
         self.seed = seed
         self.balance = balance
+        self.augment = augment      # callable(xb, rng) -> xb, applied to each training batch
         self.checkpoint = checkpoint
         self.progress = progress
         self.desc = desc
@@ -131,7 +134,7 @@ class Trainer:
                 opt.lr = schedule_lr(self.schedule, self.base_lr, epoch, self.epochs,
                                      self.step_size, self.gamma)
                 train_loss, train_acc = self._train_epoch(x, target, epoch_order(rng, n, weights),
-                                                          epoch, show)
+                                                          rng, epoch, show)
                 history["train_loss"].append(train_loss)
                 history["train_acc"].append(train_acc)
                 if valid is not None and len(valid[0]):
@@ -174,7 +177,7 @@ class Trainer:
         return TrainResult(history, best_epoch, best_score, stopped,
                            time.perf_counter() - t_start)
 
-    def _train_epoch(self, x, target, order, epoch, show):
+    def _train_epoch(self, x, target, order, rng, epoch, show):
         """One pass over `order` in mini-batches; returns the mean loss and accuracy (None for
         models without accuracy). Overflow shows up as a non-finite loss, reported with advice
         rather than as numpy warnings."""
@@ -188,6 +191,8 @@ class Trainer:
             for b in bar:
                 idx = order[b * bs:(b + 1) * bs]
                 xb, tb = x[idx], target[idx]
+                if self.augment is not None:
+                    xb = self.augment(xb, rng)
                 out = net.forward(xb, train=True, logits=loss.takes_logits)
                 value = loss.forward(out, tb)
                 if not math.isfinite(value):
@@ -228,7 +233,8 @@ def checkpoint_path(out) -> "Path":
 def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr: float = 1e-3,
                 epochs: int = 20, batch_size: int = 32, schedule: str = "constant",
                 weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
-                balance: bool = False, dtype=np.float32, checkpoint_to=None, resume: bool = False,
+                balance: bool = False, augment: bool = False, dtype=np.float32,
+                checkpoint_to=None, resume: bool = False,
                 progress: bool | None = None, desc: str = "train", config: dict | None = None):
     """Build the network of `specs`, train it on `train` (a Dataset), keep the best weights by
     `valid`, and return (Model, TrainResult).
@@ -237,12 +243,13 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     `resume`, training continues from that checkpoint (which must be of the same run).
     """
     from ocrkit import modelfile
+    from ocrkit.data.augment import Augment
     from ocrkit.engine import SoftmaxCrossEntropy, make_optimizer
 
     config = dict(config or {})
     config.update(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
                   schedule=schedule, weight_decay=weight_decay, patience=patience, seed=seed,
-                  balance=balance, dtype=np.dtype(dtype).name)
+                  balance=balance, augment=augment, dtype=np.dtype(dtype).name)
     net = Network(specs, train.x.shape[1:], np.random.default_rng(seed), dtype)
     model = modelfile.Model(net, train.classes, "classifier", training=config)
     state = None
@@ -257,7 +264,7 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     trainer = Trainer(net, SoftmaxCrossEntropy(), make_optimizer(optimizer, lr, weight_decay),
                       epochs=epochs, batch_size=batch_size, schedule=schedule,
                       patience=patience, seed=seed, balance=balance,
-                      checkpoint=save_checkpoint, progress=progress, desc=desc)
+                      augment=Augment() if augment else None, checkpoint=save_checkpoint, progress=progress, desc=desc)
     result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)
     model.history = result.history
     model.training.update(best_epoch=result.best_epoch, stopped=result.stopped,
