@@ -115,11 +115,10 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
                    f"{result.best_epoch}), test accuracy {test['accuracy']:.4f} -> {path}")
         first = model.network.first_weights
         if first is not None and first.shape[0] == 1024:
-            init = train_model_initial_weights(specs, train_set, seed, dtype)
-            stem = path.stem
-            plots.weight_grid(init, plots_dir / f"{stem}-weights-initial.png",
+            plots.weight_grid(result.extra["initial_first_weights"],
+                              plots_dir / f"{path.stem}-weights-initial.png",
                               "first-layer weights before training")
-            plots.weight_grid(first, plots_dir / f"{stem}-weights-trained.png",
+            plots.weight_grid(first, plots_dir / f"{path.stem}-weights-trained.png",
                               "first-layer weights after training")
         if result.stopped == "interrupted":
             note(f"interrupted: the best model so far (epoch {result.best_epoch}) is saved "
@@ -130,13 +129,6 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
     (plots_dir / f"{Path(out).stem}-runs.json").write_text(json.dumps(results, indent=2))
     if results[-1]["stopped"] == "interrupted":
         raise SystemExit(130)
-
-
-def train_model_initial_weights(specs, train_set, seed, dtype):
-    """The first-layer weights the run started from (same seed, same architecture)."""
-    import numpy as np
-    from ocrkit.engine import Network
-    return Network(specs, train_set.x.shape[1:], np.random.default_rng(seed), dtype).first_weights
 
 
 def _with_lr(path: Path, rate: float) -> Path:

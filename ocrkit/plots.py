@@ -46,9 +46,13 @@ def training_curves(runs: dict[str, dict], path) -> Path:
 
 
 def weight_grid(weights: np.ndarray, path, title: str = "first-layer weights",
-                shape=(32, 32)) -> Path:
-    """Each column of `weights` (D, H) shown as a `shape` image, in a near-square grid."""
+                shape=(32, 32), most: int = 100) -> Path:
+    """Each column of `weights` (D, H) shown as a `shape` image, in a near-square grid
+    (the first `most` columns of a wider layer)."""
     w = np.asarray(weights, dtype=np.float64)
+    if w.shape[1] > most:
+        title = f"{title} (first {most} of {w.shape[1]} units)"
+        w = w[:, :most]
     n = w.shape[1]
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))

@@ -265,7 +265,10 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                       epochs=epochs, batch_size=batch_size, schedule=schedule,
                       patience=patience, seed=seed, balance=balance,
                       augment=Augment() if augment else None, checkpoint=save_checkpoint, progress=progress, desc=desc)
+    first = net.first_weights
+    initial = None if first is None else first.copy()
     result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)
+    result.extra["initial_first_weights"] = initial
     model.history = result.history
     model.training.update(best_epoch=result.best_epoch, stopped=result.stopped,
                           seconds=round(result.seconds, 1), train_samples=len(train),
