@@ -29,8 +29,8 @@ models: install
 	$(OCRKIT) train emnist --hidden 512,256 --activation relu --optimizer adam --lr 0.001 \
 	    --schedule cosine --epochs 30 --augment --seed 0 -o models/mlp.pkl --plots docs/img -q
 	$(OCRKIT) train emnist --hidden 64 --activation sigmoid --optimizer sgd --schedule constant \
-	    --lr 0.1 --lr 1 --lr 0.01 --epochs 50 --seed 0 -o models/hw5.pkl --plots docs/img -q
-	rm -f models/hw5-lr1.pkl models/hw5-lr0.01.pkl
+	    --lr 0.1 --lr 1 --lr 0.01 --epochs 50 --no-augment --seed 0 -o models/hw5.pkl --plots docs/img -q
+	rm -f models/hw5-lr1.pkl models/hw5-lr0.01.pkl docs/img/hw5-lr1-weights-* docs/img/hw5-lr0.01-weights-*
 	$(MAKE) --no-print-directory scores
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).

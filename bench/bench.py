@@ -22,7 +22,7 @@ from ocrkit.engine import SGD, Network, SoftmaxCrossEntropy
 from ocrkit.errors import OcrkitError
 from ocrkit.train import Trainer, mlp_specs
 
-EPOCHS = 4          # timed epochs per side (after one warm-up epoch)
+ROUNDS = 5          # timed epochs per side, alternating sides (after one warm-up each)
 RESULTS = Path(__file__).with_name("results.json")
 
 
@@ -37,25 +37,22 @@ def mlp_data():
                 "random 32x32 (EMNIST not found)")
 
 
-def time_ocrkit_mlp(x, y, lr=0.1, batch=32):
+def ocrkit_mlp_epoch(x, y, lr=0.1, batch=32):
+    """A function running one training epoch in ocrkit, and the network it trains."""
     net = Network(mlp_specs([64], "sigmoid", 36), (32, 32), np.random.default_rng(0))
-    times = []
-    for _ in range(EPOCHS + 1):
-        t = Trainer(net, SoftmaxCrossEntropy(), SGD(lr), epochs=1, batch_size=batch,
-                    progress=False)
-        t0 = time.perf_counter()
-        t.fit(x, y)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:]), net
+    trainer = Trainer(net, SoftmaxCrossEntropy(), SGD(lr), epochs=1, batch_size=batch,
+                      progress=False)
+    return (lambda: trainer.fit(x, y)), net
 
 
-def time_torch_mlp(x, y, init: Network, lr=0.1, batch=32):
+def torch_mlp_epoch(x, y, init: Network, lr=0.1, batch=32):
+    """The same epoch in PyTorch: same data, same initial weights, idiomatic loop."""
     import torch
     from torch import nn
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(1024, 64), nn.Sigmoid(), nn.Linear(64, 36))
     params = init.get_params()
-    with torch.no_grad():                       # same start as ocrkit
+    with torch.no_grad():
         model[1].weight.copy_(torch.from_numpy(params["1.W"].T.copy()))
         model[1].bias.copy_(torch.from_numpy(params["1.b"]))
         model[3].weight.copy_(torch.from_numpy(params["2.W"].T.copy()))
@@ -64,9 +61,8 @@ def time_torch_mlp(x, y, init: Network, lr=0.1, batch=32):
     loss_fn = nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     rng = np.random.default_rng(0)
-    times = []
-    for _ in range(EPOCHS + 1):
-        t0 = time.perf_counter()
+
+    def epoch():
         order = torch.from_numpy(rng.permutation(len(x)))
         for i in range(0, len(x), batch):
             idx = order[i:i + batch]
@@ -74,8 +70,22 @@ def time_torch_mlp(x, y, init: Network, lr=0.1, batch=32):
             loss = loss_fn(model(xt[idx]), yt[idx])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:]), torch.__version__, torch.get_num_threads()
+
+    return epoch, f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def interleaved(runs: dict, rounds: int = ROUNDS) -> dict:
+    """Median seconds of each run over `rounds`, alternating runs so that a slow spell of the
+    machine hits every side alike; one untimed warm-up each first."""
+    for fn in runs.values():
+        fn()
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main():
@@ -83,18 +93,23 @@ def main():
                           f"numpy {np.__version__}"}
     x, y, source = mlp_data()
     print(f"MLP 1024-64-36 sigmoid, SGD, batch 32, float32, one epoch of {len(x)} samples "
-          f"({source}); median of {EPOCHS} epochs after a warm-up")
-    ours, net = time_ocrkit_mlp(x, y)
-    print(f"  ocrkit   {ours:7.3f} s/epoch")
-    entry = {"samples": len(x), "data": source, "ocrkit_s": round(ours, 3)}
+          f"({source}); median of {ROUNDS} epochs each, alternating")
+    ours_fn, net = ocrkit_mlp_epoch(x, y)
+    runs, about = {"ocrkit": ours_fn}, ""
     try:
-        theirs, version, threads = time_torch_mlp(x, y, net)
+        runs["pytorch"], about = torch_mlp_epoch(x, y, net)
     except ImportError:
-        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
+        pass
+    t = interleaved(runs)
+    print(f"  ocrkit   {t['ocrkit']:7.3f} s/epoch")
+    entry = {"samples": len(x), "data": source, "ocrkit_s": round(t["ocrkit"], 3)}
+    if "pytorch" in t:
+        ratio = t["ocrkit"] / t["pytorch"]
+        print(f"  pytorch  {t['pytorch']:7.3f} s/epoch  ({about})")
+        print(f"  ratio    ocrkit / pytorch = {ratio:.2f}x  (aim: <= 0.4x)")
+        entry.update(pytorch_s=round(t["pytorch"], 3), pytorch=about, ratio=round(ratio, 3))
     else:
-        print(f"  pytorch  {theirs:7.3f} s/epoch  (torch {version}, {threads} threads)")
-        print(f"  ratio    ocrkit / pytorch = {ours / theirs:.2f}x  (aim: <= 0.4x)")
-        entry.update(pytorch_s=round(theirs, 3), torch=version, ratio=round(ours / theirs, 3))
+        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
     results["mlp_epoch"] = entry
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {RESULTS}")

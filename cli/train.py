@@ -42,7 +42,7 @@ def _hidden(ctx, param, value):
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--balance/--no-balance", default=False,
               help="Draw training samples so every class is equally likely.")
-@click.option("--augment/--no-augment", default=False,
+@click.option("--augment/--no-augment", default=True,
               help="Randomly scale, rotate, slant, shift and thicken each training batch.")
 @click.option("--seed", type=int, default=0, help="Seed for initialisation and shuffling.")
 @click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")

@@ -199,7 +199,7 @@ class Trainer:
                     raise TrainingDiverged(
                         f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is "
                         f"{value}; try a lower learning rate (--lr)")
-                net.backward(loss.backward())
+                net.backward(loss.backward(), input_grad=False)
                 opt.step(pairs)
                 run_loss += value * len(idx)
                 seen += len(idx)

@@ -53,8 +53,8 @@ def test_gradient_check_catches_a_wrong_gradient(rng):
     dense = net.layers[1]
     original = dense.backward
 
-    def broken(dout):
-        dx = original(dout)
+    def broken(dout, need_dx=True):
+        dx = original(dout, need_dx)
         dense.grads["W"] *= 1.01
         return dx
 
@@ -162,6 +162,20 @@ def test_bad_specs_are_rejected_with_reasons():
         Network([{"type": "lstm"}], (32, 32))
     with pytest.raises(ValueError, match="unknown activation"):
         Network([{"type": "flatten"}, {"type": "dense", "units": 3, "activation": "swish"}])
+
+
+def test_training_backward_skips_only_the_unneeded_input_gradient(rng):
+    net = small_net("sigmoid", "softmax", rng)
+    loss = SoftmaxCrossEntropy()
+    x, y = rng.normal(size=(4, 3, 3)), rng.integers(0, 4, 4)
+    loss.forward(net.forward(x, train=True, logits=True), y)
+    full = net.backward(loss.backward())
+    grads = {k: g.copy() for k, g in zip(net.get_params(), (g for _, g in net.param_grad_pairs()))}
+    loss.forward(net.forward(x, train=True, logits=True), y)
+    assert net.backward(loss.backward(), input_grad=False) is None
+    assert full.shape == x.shape
+    for k, (_, g) in zip(grads, net.param_grad_pairs()):
+        assert np.array_equal(grads[k], g), k
 
 
 def test_params_round_trip_by_name(rng):

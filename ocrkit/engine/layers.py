@@ -23,7 +23,9 @@ class Layer:
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
+    def backward(self, dout: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """Fill self.grads; return d input (None when `need_dx` is False and the layer can
+        skip that work, as the first layer of a network can)."""
         raise NotImplementedError
 
     def output_shape(self, input_shape: tuple) -> tuple:
@@ -47,11 +49,11 @@ class Dense(Layer):
         self.cache = x
         return x @ self.params["W"] + self.params["b"]
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         x = self.cache
         np.matmul(x.T, dout, out=self.grads["W"])
         np.sum(dout, axis=0, out=self.grads["b"])
-        return dout @ self.params["W"].T
+        return dout @ self.params["W"].T if need_dx else None
 
     def output_shape(self, input_shape):
         return (self.params["W"].shape[1],)
@@ -64,7 +66,7 @@ class Flatten(Layer):
         self.cache = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         return dout.reshape(self.cache)
 
     def output_shape(self, input_shape):
@@ -79,7 +81,7 @@ class Sigmoid(Layer):
         self.cache = y
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         y = self.cache
         return dout * y * (1 - y)
 
@@ -90,7 +92,7 @@ class Tanh(Layer):
         self.cache = y
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         y = self.cache
         return dout * (1 - y * y)
 
@@ -101,7 +103,7 @@ class ReLU(Layer):
         self.cache = mask
         return x * mask
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         return dout * self.cache
 
 
@@ -109,7 +111,7 @@ class Identity(Layer):
     def forward(self, x, train=False):
         return x
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         return dout
 
 
@@ -125,7 +127,7 @@ class Softmax(Layer):
         self.cache = y
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         y = self.cache
         return y * (dout - np.sum(dout * y, axis=1, keepdims=True))
 

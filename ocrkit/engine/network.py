@@ -79,9 +79,17 @@ class Network:
             x = layer.forward(x, train)
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(self._ran):
-            dout = layer.backward(dout)
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate d output through the layers of the last forward. Without
+        `input_grad` (training) it stops at the first layer with parameters and skips that
+        layer's input gradient, the largest product an MLP would otherwise compute for nothing.
+        """
+        layers = self._ran
+        stop = 0
+        if not input_grad:
+            stop = next((i for i, layer in enumerate(layers) if layer.params), 0)
+        for i in range(len(layers) - 1, stop - 1, -1):
+            dout = layers[i].backward(dout, need_dx=input_grad or i > stop)
         return dout
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:

@@ -44,8 +44,12 @@ class Optimizer:
 class SGD(Optimizer):
     """p -= lr * g"""
 
+    def _init_state(self, p):
+        return [np.empty_like(p)]       # scratch for lr * g, so a step allocates nothing
+
     def _update(self, p, g, state):
-        p -= self.lr * g
+        step = np.multiply(g, self.lr, out=state[0])
+        p -= step
 
 
 class Momentum(Optimizer):
@@ -56,12 +60,12 @@ class Momentum(Optimizer):
         self.momentum = float(momentum)
 
     def _init_state(self, p):
-        return [np.zeros_like(p)]
+        return [np.zeros_like(p), np.empty_like(p)]   # momentum, scratch
 
     def _update(self, p, g, state):
-        m = state[0]
+        m, step = state
         m *= self.momentum
-        m -= self.lr * g
+        m -= np.multiply(g, self.lr, out=step)
         p += m
 
 
