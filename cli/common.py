@@ -21,3 +21,7 @@ def note(message: str, quiet: bool = False) -> None:
 
 def progress_enabled(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
+size_option = click.option(
+    "--size", type=click.IntRange(min=10), default=None,
+    help="Samples of a generated dataset (synth) over all splits; train gets 80% "
+         "[default: 50000].")

@@ -5,21 +5,21 @@ import json
 
 import click
 
-from ocrkit.cli.common import data_dir_option, format_option, note, quiet_option
+from ocrkit.cli.common import data_dir_option, format_option, note, quiet_option, size_option
 
 split_option = click.option(
     "--split", type=click.Choice(["train", "valid", "test", "all"]), default=None,
     help="Which part of the dataset [default: test for a named dataset, all for a path].")
 
 
-def _load(model_path, dataset, split, data_dir):
+def _load(model_path, dataset, split, data_dir, size):
     from pathlib import Path
     from ocrkit import modelfile
     from ocrkit.data import NAMES, load_dataset
     model = modelfile.load(model_path)
     if split is None:
         split = "test" if dataset.lower() in NAMES and not Path(dataset).exists() else "all"
-    ds = load_dataset(dataset, split, data_dir)
+    ds = load_dataset(dataset, split, data_dir, size)
     return model, ds, split
 
 
@@ -28,17 +28,18 @@ def _load(model_path, dataset, split, data_dir):
 @click.argument("dataset")
 @split_option
 @data_dir_option
+@size_option
 @format_option
-def evaluate(model, dataset, split, data_dir, fmt):
+def evaluate(model, dataset, split, data_dir, size, fmt):
     """Score MODEL on DATASET: accuracy, n, per-class accuracy.
 
-    DATASET is a name (emnist, nist36) or a path (.mat, EMNIST .gz, folder of class folders).
+    DATASET is a name (emnist, nist36, synth; a+b mixes) or a path (.mat, EMNIST .gz, folder of class folders).
 
     \b
     Example:  ocrkit evaluate models/mlp.pkl emnist --split test --format json
     """
     from ocrkit.metrics import classifier_report
-    m, ds, split = _load(model, dataset, split, data_dir)
+    m, ds, split = _load(model, dataset, split, data_dir, size)
     report = classifier_report(m, ds)
     if fmt == "json":
         out = {k: report[k] for k in ("accuracy", "n", "per_class")}
@@ -55,11 +56,12 @@ def evaluate(model, dataset, split, data_dir, fmt):
 @click.argument("dataset")
 @split_option
 @data_dir_option
+@size_option
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="confusion.png",
               help="Where to write the confusion-matrix figure.")
 @click.option("--top", type=click.IntRange(min=1), default=10, help="How many confused pairs.")
 @quiet_option
-def confusion(model, dataset, split, data_dir, out, top, quiet):
+def confusion(model, dataset, split, data_dir, size, out, top, quiet):
     """Draw MODEL's confusion matrix on DATASET and print the most confused pairs.
 
     Each line reads `TRUE -> PREDICTED  COUNT`.
@@ -69,7 +71,7 @@ def confusion(model, dataset, split, data_dir, out, top, quiet):
     """
     from ocrkit import plots
     from ocrkit.metrics import classifier_report, top_confusions
-    m, ds, split = _load(model, dataset, split, data_dir)
+    m, ds, split = _load(model, dataset, split, data_dir, size)
     report = classifier_report(m, ds)
     click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples ({dataset}, {split})")
     for true, pred, count in top_confusions(report["confusion"], m.classes, top):

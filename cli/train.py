@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option
+from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option, size_option
 
 OPTIMIZERS = ["sgd", "momentum", "adam"]
 
@@ -52,14 +52,15 @@ def _hidden(ctx, param, value):
               help="Folder for the curves and weight figures.")
 @click.option("--resume", is_flag=True, help="Continue from OUT.ckpt, the last checkpoint.")
 @data_dir_option
+@size_option
 @quiet_option
 def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule,
-          weight_decay, patience, balance, augment, seed, use_float64, out, plots_dir, resume, data_dir,
-          quiet):
+          weight_decay, patience, balance, augment, seed, use_float64, out, plots_dir, resume,
+          data_dir, size, quiet):
     """Train an MLP on DATASET and write the model file OUT.
 
-    DATASET is a name (emnist, nist36) or a path (.mat, EMNIST .gz, folder of class folders);
-    a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
+    DATASET is a name (emnist, nist36, synth; emnist+synth mixes) or a path (.mat, EMNIST
+    .gz, folder of class folders); a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
     are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
     Ctrl-C stops and saves the best model so far.
 
@@ -81,9 +82,9 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
     outs = [Path(out)] if len(lr) == 1 else [_with_lr(Path(out), r) for r in lr]
     for o in outs:
         modelfile.check_writable(o)
-    train_set = load_dataset(dataset, "train", data_dir)
-    valid_set = load_dataset(dataset, "valid", data_dir)
-    test_set = load_dataset(dataset, "test", data_dir)
+    train_set = load_dataset(dataset, "train", data_dir, size)
+    valid_set = load_dataset(dataset, "valid", data_dir, size)
+    test_set = load_dataset(dataset, "test", data_dir, size)
     note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
          f"samples, {len(train_set.classes)} classes", quiet)
     specs = mlp_specs(hidden, activation, len(train_set.classes))
@@ -98,7 +99,8 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
             patience=patience, seed=seed, balance=balance, augment=augment, dtype=dtype,
             checkpoint_to=ckpt,
             resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
-            config={"dataset": dataset, "hidden": hidden, "activation": activation})
+            config={"dataset": dataset, "size": size, "hidden": hidden,
+                    "activation": activation})
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; "
                                        "nothing saved")

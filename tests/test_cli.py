@@ -133,3 +133,26 @@ def test_evaluate_named_dataset_defaults_to_the_test_split(hw5_path, emnist_dir)
                          "--format", "json").output)
     assert res["split"] == "test" and res["n"] == 8930
     assert 0.70 < res["accuracy"] < 0.80                    # SOURCES.md: about 74%
+
+
+def test_synth_dataset_by_name_sizes_and_mixing(tmp_path, emnist_dir):
+    from ocrkit.data import load_dataset
+    sizes = [len(load_dataset("synth", s, size=1000)) for s in ("train", "valid", "test", "all")]
+    assert sizes == [800, 100, 100, 1000]
+    a, b = load_dataset("synth", "test", size=1000), load_dataset("synth", "test", size=1000)
+    assert np.array_equal(a.x, b.x)
+    assert not np.array_equal(a.x, load_dataset("synth", "valid", size=1000).x)
+    mixed = load_dataset("emnist+synth", "test", emnist_dir, size=1000)
+    assert len(mixed) == 8930 + 100 and mixed.classes == a.classes
+
+
+def test_train_on_synth_needs_no_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCRKIT_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    res = run("train", "synth", "--size", "3000", "--hidden", "64", "--epochs", "3",
+              "-o", tmp_path / "s.pkl", "--plots", tmp_path, "-q")
+    test_acc = float(re.search(r"test accuracy ([\d.]+)", res.output).group(1))
+    assert test_acc > 0.3                                    # 36 classes: chance is 0.03
+    out = json.loads(run("evaluate", tmp_path / "s.pkl", "synth", "--size", "3000",
+                         "--format", "json").output)
+    assert out["n"] == 300 and out["accuracy"] == pytest.approx(test_acc, abs=1e-4)

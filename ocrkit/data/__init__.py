@@ -13,6 +13,9 @@ found). Splits are `train`, `valid`, `test` and `all`.
   present, its train file is split 90/10 into train/valid (stratified, seed 2016) and the test
   file is the test split. With only the test file (as in ../shared/data), that file is split
   80/10/10 into train/valid/test, per class, shuffled with seed 2016.
+- `synth`: procedural hand-printed characters (ocrkit/data/synth.py), no files needed;
+  `size` samples over all splits (train 80%, valid and test 10% each, from disjoint random
+  streams), 50,000 by default.
 - A path (.mat, EMNIST .gz, or a folder): `all` is every sample; `train`/`valid`/`test` are a
   fixed 80/10/10 stratified split (seed 2016), so `ocrkit train PATH` has a validation set.
 """
@@ -28,7 +31,8 @@ from ocrkit.errors import OcrkitError
 
 SPLITS = ("train", "valid", "test", "all")
 SPLIT_SEED = 2016
-NAMES = ("nist36", "emnist")
+NAMES = ("nist36", "emnist", "synth")
+SYNTH_SIZE = 50_000     # default size of `synth` over all splits (train 80%, valid/test 10%)
 
 EMNIST_TRAIN = "emnist-byclass-train-images-idx3-ubyte.gz"
 EMNIST_TEST = "emnist-byclass-test-images-idx3-ubyte.gz"
@@ -133,13 +137,20 @@ def _load_path(path: Path, split):
     return _pick(ds, split)
 
 
-def load_dataset(name: str, split: str = "train", data_dir=None) -> Dataset:
-    """Load a dataset by name or path; `a+b` concatenates several (same classes)."""
+def load_dataset(name: str, split: str = "train", data_dir=None, size: int | None = None
+                 ) -> Dataset:
+    """Load a dataset by name or path; `a+b` concatenates several (e.g. emnist+synth).
+
+    `size` is the number of samples of a generated dataset (`synth`) over all splits.
+    """
     if split not in SPLITS:
         raise OcrkitError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
     if "+" in name and not Path(name).exists():
-        return concatenate([load_dataset(part, split, data_dir) for part in name.split("+")], name)
+        return concatenate([load_dataset(part, split, data_dir, size)
+                            for part in name.split("+")], name)
     key = name.lower()
+    if key == "synth":
+        return _load_synth(split, size or SYNTH_SIZE)
     if key == "nist36":
         return _load_nist36(split, data_dir)
     if key == "emnist":
@@ -149,6 +160,16 @@ def load_dataset(name: str, split: str = "train", data_dir=None) -> Dataset:
         return _load_path(path, split)
     raise OcrkitError(f"unknown dataset '{name}': not one of {', '.join(NAMES)} and no such "
                       "file or folder")
+
+
+def _load_synth(split: str, size: int) -> Dataset:
+    from ocrkit.data.synth import synth_dataset
+    if size < 10:
+        raise OcrkitError(f"synth size {size} is too small (at least 10)")
+    if size > 2_000_000:
+        raise OcrkitError(f"synth size {size} is too large (at most 2,000,000: 8 GB of images)")
+    n = size if split == "all" else max(1, int(size * (0.8 if split == "train" else 0.1)))
+    return synth_dataset(n, split)
 
 
 def concatenate(parts: list[Dataset], name: str) -> Dataset:
