@@ -31,8 +31,8 @@ def main():
     read hand-printed pages."""
 
 
-from ocrkit.cli import data, evaluate, inspect, synth, train  # noqa: E402
+from ocrkit.cli import data, evaluate, inspect, ocr, synth, train  # noqa: E402
 
-for module in (train, evaluate, inspect, data, synth):
+for module in (ocr, train, evaluate, inspect, data, synth):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -84,3 +84,24 @@ def classifier_report(model, dataset) -> dict:
         "predictions": pred,
         "labels": ds.y,
     }
+
+
+def normalise_text(text: str) -> str:
+    """Text as OCR output is compared: upper case, each line's words joined by one space,
+    empty lines dropped."""
+    lines = (" ".join(line.upper().split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def error_rates(text: str, truth: str) -> dict:
+    """Character and word error rates of `text` against `truth` after normalise_text.
+
+    CER = edit distance over characters (line breaks count as one character each) / len(truth);
+    WER = edit distance over words / number of truth words.
+    """
+    text, truth = normalise_text(text), normalise_text(truth)
+    char_errors = edit_distance(text, truth)
+    word_errors = edit_distance(text.split(), truth.split())
+    return {"cer": char_errors / max(len(truth), 1), "wer": word_errors / max(len(truth.split()), 1),
+            "char_errors": char_errors, "chars": len(truth),
+            "word_errors": word_errors, "words": len(truth.split())}

@@ -173,6 +173,23 @@ def from_hw5(d: dict, source: str = "") -> Model:
                  source=source)
 
 
+# -- the shipped default model ------------------------------------------------------------------
+DEFAULT_MODEL = "mlp.pkl"
+
+
+def default_model_path() -> Path:
+    """The shipped default model: models/ of a source checkout (pip install -e .), else the
+    copy `pip install .` puts in <prefix>/share/ocrkit/models/."""
+    import sys
+    candidates = [Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL,
+                  Path(sys.prefix) / "share" / "ocrkit" / "models" / DEFAULT_MODEL]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise OcrkitError(f"the default model {DEFAULT_MODEL} is not installed (looked in "
+                      f"{', '.join(str(c.parent) for c in candidates)}); give one with --model")
+
+
 # -- files ------------------------------------------------------------------------------------
 def load(path) -> Model:
     """Load an ocrkit model file or an HW5 weight pickle; OcrkitError with a clear reason."""

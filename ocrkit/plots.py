@@ -101,3 +101,24 @@ def sample_grid(images: np.ndarray, path, labels=None, title: str = "", cols: in
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def overlay(image: np.ndarray, page, path) -> Path:
+    """The page image with every character box drawn and labelled, coloured by confidence
+    (red uncertain -> green sure)."""
+    h, w = image.shape[:2]
+    scale = 12 / max(h, w)
+    fig, ax = plt.subplots(figsize=(w * scale + 1, h * scale))
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+    cmap = plt.get_cmap("RdYlGn")
+    for c in page.chars:
+        x0, y0, x1, y1 = c.box
+        colour = cmap(c.confidence)
+        ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
+                                                  edgecolor=colour, linewidth=1.2))
+        ax.text(x0, y0 - 3, c.label, color=colour, fontsize=9, fontweight="bold",
+                va="bottom")
+    ax.set_axis_off()
+    fig.colorbar(matplotlib.cm.ScalarMappable(cmap=cmap), ax=ax, fraction=0.03,
+                 label="confidence")
+    return _save(fig, path)

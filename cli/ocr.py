@@ -1,0 +1,112 @@
+"""`ocrkit ocr`: read hand-printed pages."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ocrkit.cli.common import note, progress_enabled, quiet_option
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--model", type=click.Path(dir_okay=False), default=None,
+              help="Model file [default: the shipped default model].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "tsv", "hocr"]),
+              default="text", help="Output format on stdout.")
+@click.option("--overlay", type=click.Path(dir_okay=False), default=None,
+              help="Write the photo with the character boxes and labels drawn (PNG); with "
+                   "several images, one file each named OVERLAY-STEM.png.")
+@click.option("--truth", multiple=True, type=click.Path(dir_okay=False),
+              help="Ground-truth text file for CER/WER (one per image, in order).")
+@click.option("--no-context", is_flag=True,
+              help="Do not settle 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B from the rest of the word.")
+@quiet_option
+def ocr(images, model, fmt, overlay, truth, no_context, quiet):
+    """Read the text of IMAGE photos of hand-printed pages (block capitals and digits).
+
+    Text: one output line per written line, single spaces between words. Several images
+    give one result each; an image that fails is reported on stderr and the others are
+    still read (exit status 1 if any failed).
+
+    \b
+    Examples:
+      ocrkit ocr page.jpg
+      ocrkit ocr page.jpg --format json --overlay boxes.png --truth page.gt.txt
+    """
+    from tqdm import tqdm
+
+    from ocrkit import formats, modelfile
+    from ocrkit.errors import OcrkitError
+    from ocrkit.metrics import error_rates
+    from ocrkit.recognize import load_image, read_page
+
+    if truth and len(truth) != len(images):
+        raise click.UsageError(f"{len(truth)} --truth files for {len(images)} images; "
+                               "give one per image, in the same order")
+    m = modelfile.load(model) if model else modelfile.load(modelfile.default_model_path())
+    if m.kind != "classifier":
+        raise click.ClickException(f"{model}: a {m.kind} model cannot read text")
+    pages, failed, scores = [], 0, []
+    bar = tqdm(images, desc="ocr", unit="image", disable=not (progress_enabled(quiet)
+                                                               and len(images) > 1))
+    for i, path in enumerate(bar):
+        try:
+            grey = load_image(path)
+            page = read_page(grey, m, context=not no_context, path=str(path))
+            if overlay:
+                from ocrkit import plots
+                target = Path(overlay)
+                if len(images) > 1:
+                    target = target.with_name(f"{target.stem}-{Path(path).stem}.png")
+                plots.overlay(grey, page, target)
+            if truth:
+                try:
+                    expected = Path(truth[i]).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise OcrkitError(f"{truth[i]}: cannot read ground truth ({exc})") from None
+                scores.append(error_rates(page.text, expected))
+        except OcrkitError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed += 1
+            continue
+        if not page.lines:
+            note(f"{path}: no text found", quiet)
+        pages.append(page)
+    bar.close()
+    _print(pages, scores, fmt, formats)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print(pages, scores, fmt, formats):
+    if fmt == "json":
+        out = [formats.as_dict(p) for p in pages]
+        for d, s in zip(out, scores):
+            d.update(cer=round(s["cer"], 4), wer=round(s["wer"], 4))
+        click.echo(json.dumps(out, indent=2))
+    elif fmt == "tsv":
+        click.echo(formats.TSV_HEADER)
+        for n, p in enumerate(pages, 1):
+            click.echo("\n".join(formats.as_tsv(p, n)))
+    elif fmt == "hocr":
+        click.echo(formats.as_hocr(pages), nl=False)
+    else:
+        for p in pages:
+            if len(pages) > 1:
+                click.echo(f"==> {p.path} <==")
+            if p.text:
+                click.echo(p.text)
+    if scores:
+        to_err = fmt != "text"
+        for p, s in zip(pages, scores):
+            click.echo(f"{p.path}: CER {100 * s['cer']:.1f}% ({s['char_errors']}/{s['chars']}) "
+                       f"WER {100 * s['wer']:.1f}% ({s['word_errors']}/{s['words']})", err=to_err)
+        if len(scores) > 1:
+            c = sum(s["char_errors"] for s in scores) / max(sum(s["chars"] for s in scores), 1)
+            w = sum(s["word_errors"] for s in scores) / max(sum(s["words"] for s in scores), 1)
+            click.echo(f"total: CER {100 * c:.1f}% WER {100 * w:.1f}%", err=to_err)
+
+
+COMMANDS = [ocr]

@@ -1,0 +1,173 @@
+"""The OCR pipeline: image -> Page with text, boxes and confidences.
+
+    page = read_page("photo.jpg", model)
+    print(page.text)
+
+The page is segmented (ocrkit.segment), each character crop goes through the same character
+normaliser as folder datasets, all crops are classified in one batch, and digit/letter
+look-alikes are settled from the rest of their word.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit.data.normalize import normalise_character, to_grey
+from ocrkit.errors import OcrkitError
+from ocrkit.segment import ink_map, find_characters
+
+MAX_PIXELS = 200e6          # larger images are refused before decoding (bounded memory)
+
+# digit <-> letter look-alikes, settled by the rest of the word
+LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
+LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
+
+
+@dataclass
+class Char:
+    label: str
+    box: tuple                  # (x0, y0, x1, y1) in image pixels
+    confidence: float
+    alternatives: list          # [(label, probability)] best first, top 3
+
+
+@dataclass
+class Word:
+    chars: list
+
+    @property
+    def text(self) -> str:
+        return "".join(c.label for c in self.chars)
+
+    @property
+    def box(self) -> tuple:
+        return _union([c.box for c in self.chars])
+
+    @property
+    def confidence(self) -> float:
+        return float(min(c.confidence for c in self.chars))
+
+
+@dataclass
+class Line:
+    words: list
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def box(self) -> tuple:
+        return _union([w.box for w in self.words])
+
+
+@dataclass
+class Page:
+    path: str
+    size: tuple                 # (width, height) in pixels
+    lines: list = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def chars(self) -> list:
+        return [c for line in self.lines for w in line.words for c in w.chars]
+
+
+def _union(boxes):
+    b = np.array(boxes)
+    return (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max()))
+
+
+def load_image(path) -> np.ndarray:
+    """Read an image file (JPEG/PNG/TIFF/BMP, 8/16-bit, grey/RGB/RGBA) upright, as grey [0, 1].
+
+    EXIF orientation (phone photos) is applied; a clear OcrkitError for anything unreadable.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    path = Path(path)
+    if path.is_dir():
+        raise OcrkitError(f"{path}: is a folder, not an image")
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise OcrkitError(f"{path}: {im.width}x{im.height} is too large "
+                                  f"(at most {MAX_PIXELS / 1e6:.0f} megapixels)")
+            im.draft("L", (4000, 4000))          # JPEG: decode at a reduced size if huge
+            im = ImageOps.exif_transpose(im)
+            array = np.asarray(im)
+    except FileNotFoundError:
+        raise OcrkitError(f"{path}: no such file") from None
+    except UnidentifiedImageError:
+        raise OcrkitError(f"{path}: not an image (or a format ocrkit cannot read)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise OcrkitError(f"{path}: unreadable or truncated image ({exc})") from None
+    if array.ndim == 0 or min(array.shape[:2]) < 8:
+        raise OcrkitError(f"{path}: image of {array.shape[1] if array.ndim > 1 else 0}x"
+                          f"{array.shape[0]} pixels is too small to hold text")
+    if array.dtype == np.int32 or array.dtype == np.uint16 or array.dtype == np.int16:
+        array = array.astype(np.float32) / (65535.0 if array.max() > 255 else 255.0)
+    return to_grey(array)
+
+
+def read_page(image, model, context: bool = True, path: str = "") -> Page:
+    """Read the text of a page: `image` is a path or a grey array (dark ink on paper)."""
+    if not isinstance(image, np.ndarray):
+        path = path or str(image)
+        image = load_image(image)
+    h, w = image.shape
+    ink, scale = ink_map(image)
+    lines, labels = find_characters(ink)
+    page = Page(path, (w, h))
+    boxes = [b for line in lines for word in line for b in word]
+    if not boxes:
+        return page
+    crops = np.stack([normalise_character(_crop(ink, labels, b), ink_on_dark=True)
+                      for b in boxes])
+    probs = model.predict_proba(crops)
+    classes = np.array(model.classes)
+    order = np.argsort(-probs, axis=1)[:, :3]
+    i = 0
+    for line in lines:
+        out_words = []
+        for word in line:
+            chars = []
+            for b in word:
+                p = probs[i]
+                alternatives = [(str(classes[k]), float(p[k])) for k in order[i]]
+                box = tuple(int(round(v / scale)) for v in (b.x0, b.y0, b.x1, b.y1))
+                chars.append(Char(alternatives[0][0], box, alternatives[0][1], alternatives))
+                i += 1
+            if context:
+                settle_lookalikes(chars, dict(zip(model.classes, range(len(classes)))),
+                                  probs[i - len(word):i])
+            out_words.append(Word(chars))
+        page.lines.append(Line(out_words))
+    return page
+
+
+def _crop(ink, labels, b):
+    window = labels[b.y0:b.y1, b.x0:b.x1]
+    return ink[b.y0:b.y1, b.x0:b.x1] * np.isin(window, b.labels)
+
+
+def settle_lookalikes(chars: list, index: dict, probs: np.ndarray) -> None:
+    """In a word of mostly letters, read 0/1/2/5/6/8 as O/I/Z/S/G/B (and the reverse in a
+    word of mostly digits), when the model gives the look-alike a real chance."""
+    kinds = [c.label.isdigit() for c in chars]
+    for j, c in enumerate(chars):
+        twin = LOOKALIKES.get(c.label)
+        if twin is None or twin not in index or len(chars) < 2:
+            continue
+        others = kinds[:j] + kinds[j + 1:]
+        digits = sum(others)
+        letters = len(others) - digits
+        want_digit = digits > letters
+        if c.label.isdigit() != want_digit and (digits != letters):
+            p_twin = float(probs[j][index[twin]])
+            if p_twin > 0.02 * c.confidence:
+                c.label, c.confidence = twin, p_twin
