@@ -15,20 +15,19 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-# The main job on the shipped defaults, with no download: draw synthetic characters and a
-# page, train a network on synth, score it and the shipped model on held-out synth data
-# (and on the real data too, when ../shared/data or $$OCRKIT_DATA has it).
+# The main job on the shipped defaults, with no download: read the sample pages in images/
+# with the shipped default model and score them against their .gt.txt; then the real HW5
+# photos too, when ../shared/data (or $$OCRKIT_DATA) has them.
+PAGES  := $(sort $(wildcard images/*.jpg))
+PHOTOS := $(sort $(wildcard $(DATA)/images/*.jpg))
+truths  = $(foreach i,$(1),--truth $(basename $(i)).gt.txt)
+
 demo: install
 	@mkdir -p out
-	$(BIN)/ocrkit synth chars -o out/synth-chars.png
-	$(BIN)/ocrkit synth page images/synth_01.gt.txt -o out/page.jpg --seed 7
-	$(BIN)/ocrkit train synth --size 30000 --hidden 256 --epochs 5 -o out/demo.pkl --plots out/plots
-	$(BIN)/ocrkit evaluate out/demo.pkl synth --size 30000
-	$(BIN)/ocrkit confusion out/demo.pkl synth --size 30000 --top 5 --out out/confusion.png
-	$(BIN)/ocrkit inspect models/mlp.pkl
-	$(BIN)/ocrkit evaluate models/mlp.pkl synth --size 30000
-	@if [ -f "$(NIST26)" ]; then set -x; $(BIN)/ocrkit evaluate models/mlp.pkl $(NIST26); fi
-	@echo "demo: figures and models are in out/"
+	$(BIN)/ocrkit ocr $(PAGES) $(call truths,$(PAGES)) --overlay out/overlay.png
+	@if [ -n "$(PHOTOS)" ]; then set -x; \
+	    $(BIN)/ocrkit ocr $(PHOTOS) $(call truths,$(PHOTOS)) --overlay out/overlay.png; fi
+	@echo "demo: boxes and labels drawn in out/overlay-*.png"
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,154 @@
+"""`ocrkit ocr` end to end: real photos, generated pages, output formats and bad input."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from ocrkit import modelfile
+from ocrkit.cli import main
+from ocrkit.data.pages import write_page
+from ocrkit.metrics import error_rates, normalise_text
+from ocrkit.recognize import read_page
+from ocrkit.segment import word_spaces
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return modelfile.load(modelfile.default_model_path())
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, ["ocr", *map(str, args)])
+
+
+@pytest.mark.parametrize("name", ["01_list", "02_letters"])
+def test_real_photos_are_read_with_every_character_and_space(name, model):
+    from conftest import data_file
+    photo = data_file(f"images/{name}.jpg")
+    truth = normalise_text(photo.with_suffix(".gt.txt").read_text())
+    page = read_page(photo, model)
+    assert error_rates(page.text, truth)["cer"] <= 0.05, page.text
+    got, want = page.text.splitlines(), truth.splitlines()
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert [len(x) for x in g.split()] == [len(x) for x in w.split()], (g, w)
+
+
+def test_generated_pages_are_read(model, tmp_path):
+    """Pages the project draws (not tuned on): every character found, low CER."""
+    texts = ["GROCERIES\n3 APPLES\nMILK AND 12 EGGS", "MEETING AT 4 PM\nROOM 207\nBRING NOTES"]
+    total, errors = 0, 0
+    for seed, text in enumerate(texts):
+        image, gt = write_page(text, tmp_path / f"p{seed}.jpg", seed=seed + 11)
+        page = read_page(image, model)
+        truth = gt.read_text()
+        assert [len(w) for w in page.text.split()] == [len(w) for w in truth.split()]
+        r = error_rates(page.text, truth)
+        total, errors = total + r["chars"], errors + r["char_errors"]
+    assert errors / total <= 0.08
+
+
+def test_json_tsv_hocr_and_overlay(tmp_path):
+    from conftest import data_file
+    photo = data_file("images/02_letters.jpg")
+    out = json.loads(invoke(photo, "--format", "json", "--truth",
+                            photo.with_suffix(".gt.txt")).stdout)
+    page = out[0]
+    assert page["file"] == str(photo) and page["cer"] <= 0.05
+    width, height = Image.open(photo).size
+    assert (page["width"], page["height"]) == (width, height)
+    first = page["lines"][0]["words"][0]["chars"][0]
+    x0, y0, x1, y1 = first["box"]
+    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert len(first["alternatives"]) == 3 and first["alternatives"][0][0] == first["label"]
+    assert "".join(c["label"] for w in page["lines"][0]["words"] for c in w["chars"]) == \
+        page["lines"][0]["text"].replace(" ", "")
+
+    tsv = invoke(photo, "--format", "tsv").stdout.splitlines()
+    header = tsv[0].split("\t")
+    assert header[0] == "level" and header[-1] == "text" and len(header) == 12
+    words = [r.split("\t") for r in tsv[1:] if r.startswith("5\t")]
+    assert [w[-1] for w in words] == page["text"].split()
+
+    hocr = invoke(photo, "--format", "hocr").stdout
+    root = ET.fromstring(hocr.split("\n", 2)[2])           # after the XML and DOCTYPE lines
+    ns = {"h": "http://www.w3.org/1999/xhtml"}
+    spans = root.findall(".//h:span[@class='ocrx_word']", ns)
+    assert [s.text for s in spans] == page["text"].split()
+    assert all("bbox" in s.get("title") and "x_wconf" in s.get("title") for s in spans)
+    assert len(root.findall(".//h:span[@class='ocr_line']", ns)) == 5
+
+    png = tmp_path / "boxes.png"
+    res = invoke(photo, "--overlay", png, "-q")
+    assert res.exit_code == 0 and png.stat().st_size > 50_000
+
+
+def test_context_settles_lookalikes():
+    from ocrkit.recognize import Char, settle_lookalikes
+    index = {c: i for i, c in enumerate("O0IZ2")}
+    probs = np.array([[0.3, 0.7, 0, 0, 0], [0, 0, 0, 0.9, 0.1]])
+    chars = [Char("0", (0, 0, 1, 1), 0.7, []), Char("Z", (0, 0, 1, 1), 0.9, [])]
+    settle_lookalikes(chars, index, probs)
+    assert chars[0].label == "O"                  # a letter word: 0 read as O
+    digits = [Char("O", (0, 0, 1, 1), 0.6, []), Char("2", (0, 0, 1, 1), 0.9, []),
+              Char("2", (0, 0, 1, 1), 0.9, [])]
+    settle_lookalikes(digits, index, np.array([[0.6, 0.4, 0, 0, 0]] + [[0, 0, 0, 0.1, 0.9]] * 2))
+    assert digits[0].label == "0"
+
+
+def test_word_spaces_from_line_statistics():
+    assert list(word_spaces([0.2, 0.3, 1.5, 0.25, 0.2, 1.4, 0.3])) == \
+        [False, False, True, False, False, True, False]
+    assert not word_spaces([0.9, 0.95, 1.1, 0.7, 0.85]).any()       # evenly spaced: one word
+    assert list(word_spaces([1.5])) == [True]
+
+
+def test_bad_images_are_reported_and_the_rest_still_read(tmp_path):
+    from conftest import data_file
+    photo = data_file("images/02_letters.jpg")
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(photo.read_bytes()[:5000])
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (1, 1), 255).save(tiny)
+    res = invoke(empty, text, truncated, tmp_path, tiny, tmp_path / "missing.jpg", photo)
+    assert res.exit_code == 1
+    errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 6 and "Traceback" not in res.output + res.stderr
+    assert "ABCDEFG" in res.output                         # the good image was still read
+
+
+def test_blank_page_is_no_error(tmp_path):
+    blank = tmp_path / "blank.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray((235 + rng.normal(0, 3, (600, 800))).clip(0, 255).astype(np.uint8)).save(blank)
+    res = invoke(blank)
+    assert res.exit_code == 0 and res.stdout == ""
+    assert "no text found" in res.stderr
+
+
+def test_exif_orientation_is_honoured(tmp_path, model):
+    image, _ = write_page("HELLO 42", tmp_path / "p.png", seed=3, colour=False)
+    im = Image.open(image)
+    rotated = im.rotate(90, expand=True)                   # stored sideways ...
+    exif = Image.Exif()
+    exif[0x0112] = 6                                       # ... and tagged "rotate 90 CW"
+    rotated.save(tmp_path / "sideways.jpg", exif=exif.tobytes(), quality=95)
+    assert read_page(tmp_path / "sideways.jpg", model).text == "HELLO 42"
+
+
+def test_missing_model_is_one_line(tmp_path):
+    from conftest import data_file
+    res = invoke(data_file("images/02_letters.jpg"), "--model", tmp_path / "none.pkl")
+    assert res.exit_code != 0 and "none.pkl" in res.stderr and "Traceback" not in res.stderr
