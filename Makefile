@@ -56,6 +56,8 @@ scores: install
 
 bench: install
 	$(BIN)/python -m pip install -q torch==2.13.0 || echo "bench: torch not installable here; the PyTorch side is skipped"
+	command -v tesseract >/dev/null || apt-get install -y -q tesseract-ocr >/dev/null || \
+	    echo "bench: tesseract not installable here; the Tesseract side is skipped"
 	OCRKIT_DATA=$(DATA) $(BIN)/python bench/bench.py
 
 clean:

@@ -88,6 +88,54 @@ def interleaved(runs: dict, rounds: int = ROUNDS) -> dict:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def clean(text: str) -> str:
+    """Keep what the ground truth keeps: A-Z, 0-9, spaces and line breaks."""
+    import re
+    return "\n".join(re.sub(r"[^A-Z0-9 ]", "", line.upper()) for line in text.splitlines())
+
+
+def ocr_bench(results: dict) -> None:
+    """ocrkit ocr and Tesseract on the same real photos: CER of each and the time ratio."""
+    import os
+    import shutil
+    import subprocess
+    from ocrkit import modelfile
+    from ocrkit.metrics import error_rates
+    from ocrkit.recognize import read_page
+    data = Path(os.environ.get("OCRKIT_DATA", "../shared/data")) / "images"
+    photos = sorted(data.glob("*.jpg"))
+    if not photos:
+        print("OCR: no photos found under", data, "- skipped")
+        return
+    model = modelfile.load(modelfile.default_model_path())
+    tesseract = shutil.which("tesseract")
+    print(f"OCR of {len(photos)} real photos ({data}), median of {ROUNDS} runs each")
+    rows = []
+    for photo in photos:
+        truth = photo.with_suffix(".gt.txt").read_text()
+        runs = {"ocrkit": lambda: read_page(photo, model).text}
+        if tesseract:
+            runs["tesseract"] = lambda: subprocess.run(
+                [tesseract, str(photo), "stdout"], capture_output=True, text=True,
+                check=True).stdout
+        texts = {name: fn() for name, fn in runs.items()}
+        t = interleaved(runs)
+        row = {"photo": photo.name}
+        for name in runs:
+            cer = error_rates(clean(texts[name]), truth)["cer"]
+            row[name] = {"seconds": round(t[name], 3), "cer": round(cer, 4)}
+        line = f"  {photo.name:16s} ocrkit {t['ocrkit']:.2f} s CER {100 * row['ocrkit']['cer']:.1f}%"
+        if tesseract:
+            row["ratio"] = round(t["ocrkit"] / t["tesseract"], 3)
+            line += (f" | tesseract {t['tesseract']:.2f} s CER "
+                     f"{100 * row['tesseract']['cer']:.1f}% | time ratio {row['ratio']:.2f}x")
+        print(line)
+        rows.append(row)
+    if not tesseract:
+        print("  tesseract not installed (apt-get install tesseract-ocr): comparison skipped")
+    results["ocr"] = rows
+
+
 def main():
     results = {"machine": f"{platform.machine()}, {platform.python_version()}, "
                           f"numpy {np.__version__}"}
@@ -111,6 +159,7 @@ def main():
     else:
         print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
     results["mlp_epoch"] = entry
+    ocr_bench(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {RESULTS}")
 
