@@ -92,12 +92,14 @@ def load_image(path) -> np.ndarray:
     path = Path(path)
     if path.is_dir():
         raise OcrkitError(f"{path}: is a folder, not an image")
+    Image.MAX_IMAGE_PIXELS = None           # ocrkit bounds the size itself, below
     try:
         with Image.open(path) as im:
+            if im.format == "JPEG":
+                im.draft("L", (4000, 4000))      # a huge JPEG is decoded at 1/2, 1/4 or 1/8
             if im.width * im.height > MAX_PIXELS:
                 raise OcrkitError(f"{path}: {im.width}x{im.height} is too large "
-                                  f"(at most {MAX_PIXELS / 1e6:.0f} megapixels)")
-            im.draft("L", (4000, 4000))          # JPEG: decode at a reduced size if huge
+                                  f"(at most {MAX_PIXELS / 1e6:.0f} megapixels; downscale it)")
             im = ImageOps.exif_transpose(im)
             array = np.asarray(im)
     except FileNotFoundError:

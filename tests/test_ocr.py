@@ -152,3 +152,20 @@ def test_missing_model_is_one_line(tmp_path):
     from conftest import data_file
     res = invoke(data_file("images/02_letters.jpg"), "--model", tmp_path / "none.pkl")
     assert res.exit_code != 0 and "none.pkl" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_huge_images_are_downscaled_or_refused_in_bounded_memory(tmp_path, model):
+    from PIL import ImageDraw
+    from ocrkit.recognize import load_image
+    big = Image.new("L", (30000, 30000), 235)
+    draw = ImageDraw.Draw(big)
+    for i in range(3):                                     # three tall bars: "111"
+        draw.rectangle([5000 + i * 6000, 9000, 6200 + i * 6000, 17000], fill=30)
+    big.save(tmp_path / "huge.jpg", quality=80)
+    del big, draw
+    grey = load_image(tmp_path / "huge.jpg")               # decoded at a fraction of the size
+    assert max(grey.shape) <= 8000
+    assert read_page(grey, model).text.replace("I", "1") == "111"
+    Image.new("L", (20000, 20000), 235).save(tmp_path / "huge.png")
+    res = invoke(tmp_path / "huge.png")
+    assert res.exit_code == 1 and "too large" in res.stderr and "Traceback" not in res.stderr
