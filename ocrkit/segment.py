@@ -133,7 +133,7 @@ def _split_wide(boxes: list[Box], mask: np.ndarray, typical: float) -> list[Box]
     out = []
     for b in boxes:
         n = int(round(b.w / (0.9 * max(b.h, 0.6 * typical))))
-        if b.w < 1.5 * b.h or n < 2:
+        if b.w < 1.75 * b.h or n < 2:
             out.append(b)
             continue
         profile = mask[b.y0:b.y1, b.x0:b.x1].sum(axis=0).astype(float)

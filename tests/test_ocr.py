@@ -169,3 +169,27 @@ def test_huge_images_are_downscaled_or_refused_in_bounded_memory(tmp_path, model
     Image.new("L", (20000, 20000), 235).save(tmp_path / "huge.png")
     res = invoke(tmp_path / "huge.png")
     assert res.exit_code == 1 and "too large" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_varied_generated_pages_slant_and_ink(model):
+    """Settings that were not tuned on these pages: tilted +-3 degrees, black/blue/pencil ink,
+    several layouts. Every line found, and a low CER overall."""
+    from skimage.transform import rotate
+    from ocrkit.data.normalize import to_grey
+    from ocrkit.data.pages import page_text, render_page
+    texts = ["PACK 2 BAGS\nCALL MOM AT 6\nBUY 10 STAMPS",
+             "NOTES FOR MONDAY\nFIX THE BIKE\nRETURN 3 BOOKS",
+             "ROUTE 66\nEXIT 12 NORTH\nPARK NEAR GATE B"]
+    chars = errors = 0
+    for seed in range(6):
+        text = texts[seed % 3]
+        for ink in ("black", "blue", "pencil"):
+            grey = to_grey(render_page(text, seed=200 + seed, ink=ink)[0])
+            angle = (-3, 0, 3)[seed % 3]
+            if angle:
+                grey = rotate(grey, angle, resize=True, mode="edge")
+            page = read_page(grey, model)
+            assert len(page.lines) == 3, page.text
+            r = error_rates(page.text, page_text(text))
+            chars, errors = chars + r["chars"], errors + r["char_errors"]
+    assert errors / chars <= 0.05
