@@ -136,6 +136,18 @@ def ocr_bench(results: dict) -> None:
     results["ocr"] = rows
 
 
+def synth_bench(results: dict) -> None:
+    """Characters rendered per second by the synth generator (aim: >= 5,000 on one core)."""
+    from ocrkit.data.synth import render_characters
+    labels = np.arange(20000) % 36
+    rng = np.random.default_rng(0)
+    render_characters(labels[:2000], rng)
+    t = interleaved({"synth": lambda: render_characters(labels, rng)}, rounds=3)["synth"]
+    print(f"synth: {len(labels) / t:,.0f} characters/s ({len(labels)} in {t:.2f} s; "
+          "aim >= 5,000 on one core)")
+    results["synth_chars_per_s"] = round(len(labels) / t)
+
+
 def main():
     results = {"machine": f"{platform.machine()}, {platform.python_version()}, "
                           f"numpy {np.__version__}"}
@@ -160,6 +172,7 @@ def main():
         print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
     results["mlp_epoch"] = entry
     ocr_bench(results)
+    synth_bench(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {RESULTS}")
 
