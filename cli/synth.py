@@ -34,7 +34,11 @@ def page(text_file, out, seed, char_height, grey, quiet):
     Example:  ocrkit synth page note.txt -o page.jpg --seed 3
     """
     from ocrkit.data.pages import write_page
-    image_path, gt_path = write_page(text_file.read(), out, seed, char_height=char_height,
+    try:
+        text = text_file.read()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{text_file.name}: not a UTF-8 text file") from None
+    image_path, gt_path = write_page(text, out, seed, char_height=char_height,
                                      colour=not grey)
     click.echo(str(image_path))
     note(f"ground truth written to {gt_path}", quiet)

@@ -312,3 +312,11 @@ def test_diverging_training(tmp_path, mat36, good_model):
     line = error_line(result)
     assert "diverged" in line and "--lr" in line
     assert_untouched(good_model)
+
+
+def test_synth_page_from_a_binary_file_is_one_line(tmp_path):
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(128, 256)))
+    result = CliRunner().invoke(main, ["synth", "page", str(binary), "-o", str(tmp_path / "p.png")])
+    assert result.exit_code == 1 and not (tmp_path / "p.png").exists()
+    assert "not a UTF-8 text file" in result.output and "Traceback" not in result.output
