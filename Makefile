@@ -30,7 +30,7 @@ demo: install
 	@echo "demo: boxes and labels drawn in out/overlay-*.png"
 
 test: install
-	$(BIN)/python -m pytest -q
+	OCRKIT_DATA=$(DATA) $(BIN)/python -m pytest -q
 
 OCRKIT := OCRKIT_DATA=$(DATA) $(BIN)/ocrkit
 NIST26 := $(DATA)/nist26/nist26_valid.mat

@@ -16,10 +16,11 @@ from ocrkit.cli.common import note, progress_enabled, quiet_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "tsv", "hocr"]),
               default="text", help="Output format on stdout.")
 @click.option("--overlay", type=click.Path(dir_okay=False), default=None,
-              help="Write the photo with the character boxes and labels drawn (PNG); with "
-                   "several images, one file each named OVERLAY-STEM.png.")
-@click.option("--truth", multiple=True, type=click.Path(dir_okay=False),
-              help="Ground-truth text file for CER/WER (one per image, in order).")
+              help="Write the photo with the character boxes and labels drawn (PNG, or the "
+                   "type its extension names; its folder is created); with several images, "
+                   "one file each named OVERLAY-STEM.png.")
+@click.option("--truth", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Ground-truth text file for CER/WER (one per image, in order; UTF-8).")
 @click.option("--no-context", is_flag=True,
               help="Do not settle 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B from the rest of the word.")
 @quiet_option
@@ -45,6 +46,10 @@ def ocr(images, model, fmt, overlay, truth, no_context, quiet):
     if truth and len(truth) != len(images):
         raise click.UsageError(f"{len(truth)} --truth files for {len(images)} images; "
                                "give one per image, in the same order")
+    expected = [_read_truth(t) for t in truth]          # every one before any image is read
+    if overlay:
+        from ocrkit import plots
+        plots.writable(overlay if len(images) == 1 else Path(overlay).with_suffix(".png"))
     m = modelfile.load(model) if model else modelfile.load(modelfile.default_model_path())
     if m.kind != "classifier":
         raise click.ClickException(f"{model}: a {m.kind} model cannot read text")
@@ -53,20 +58,8 @@ def ocr(images, model, fmt, overlay, truth, no_context, quiet):
                                                                and len(images) > 1))
     for i, path in enumerate(bar):
         try:
-            grey = load_image(path)
-            page = read_page(grey, m, context=not no_context, path=str(path))
-            if overlay:
-                from ocrkit import plots
-                target = Path(overlay)
-                if len(images) > 1:
-                    target = target.with_name(f"{target.stem}-{Path(path).stem}.png")
-                plots.overlay(grey, page, target)
-            if truth:
-                try:
-                    expected = Path(truth[i]).read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise OcrkitError(f"{truth[i]}: cannot read ground truth ({exc})") from None
-                scores.append(error_rates(page.text, expected))
+            grey, size = load_image(path, with_size=True)
+            page = read_page(grey, m, context=not no_context, path=str(path), size=size)
         except OcrkitError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed += 1
@@ -74,10 +67,36 @@ def ocr(images, model, fmt, overlay, truth, no_context, quiet):
         if not page.lines:
             note(f"{path}: no text found", quiet)
         pages.append(page)
+        if truth:
+            scores.append(error_rates(page.text, expected[i]))
+        if overlay:
+            target = Path(overlay)
+            if len(images) > 1:
+                target = target.with_name(f"{target.stem}-{Path(path).stem}.png")
+            try:
+                plots.overlay(grey, page, target)
+            except OcrkitError as exc:              # the page is still printed
+                click.echo(f"Error: {exc}", err=True)
+                failed += 1
     bar.close()
     _print(pages, scores, fmt, formats)
     if failed:
         raise SystemExit(1)
+
+
+def _read_truth(path) -> str:
+    """A ground-truth file's text (UTF-8; a byte-order mark is dropped); OcrkitError when it
+    cannot be read or is not text."""
+    from ocrkit.errors import OcrkitError
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise OcrkitError(f"{path}: ground truth is not a UTF-8 text file") from None
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot read ground truth ({exc.strerror or exc})") from None
+    if "\x00" in text:
+        raise OcrkitError(f"{path}: ground truth is not a text file (it holds NUL bytes)")
+    return text
 
 
 def _print(pages, scores, fmt, formats):

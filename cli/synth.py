@@ -16,7 +16,7 @@ def synth():
 
 
 @synth.command()
-@click.argument("text_file", type=click.File("r", encoding="utf-8"))
+@click.argument("text_file", type=click.File("r", encoding="utf-8-sig"))
 @click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
               help="Image to write (.png, .jpg or .jpeg); <stem>.gt.txt is written beside it.")
 @seed_option
@@ -63,10 +63,7 @@ def chars(out, n, seed, quiet):
     from ocrkit.data.synth import render_characters
     labels = np.arange(n) % len(NIST36)
     x = render_characters(labels, np.random.default_rng(seed))
-    try:
-        plots.sample_grid(x, out, [NIST36[i] for i in labels], cols=12)
-    except OSError as exc:
-        raise click.ClickException(f"{out}: cannot write figure ({exc.strerror or exc})")
+    plots.sample_grid(x, out, [NIST36[i] for i in labels], cols=12)   # OcrkitError: one line
     click.echo(str(out))
     note(f"{n} synthetic characters drawn (seed {seed})", quiet)
 

@@ -19,6 +19,10 @@ from ocrkit.errors import OcrkitError
 from ocrkit.segment import ink_map, find_characters
 
 MAX_PIXELS = 200e6          # larger images are refused before decoding (bounded memory)
+DRAFT_SIDE = 4000           # JPEGs with both sides over twice this are decoded reduced
+# PIL modes whose arrays are pixel values (and I;16 in any byte order); any other (palette
+# "P", CMYK, YCbCr, ...) is converted to RGBA first
+ARRAY_MODES = ("1", "L", "LA", "I", "I;16", "F", "RGB", "RGBA")
 
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
@@ -83,10 +87,14 @@ def _union(boxes):
     return (int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max()))
 
 
-def load_image(path) -> np.ndarray:
-    """Read an image file (JPEG/PNG/TIFF/BMP, 8/16-bit, grey/RGB/RGBA) upright, as grey [0, 1].
+def load_image(path, with_size: bool = False):
+    """Read an image file (JPEG/PNG/TIFF/BMP/GIF, 8/16-bit, grey/RGB/RGBA/palette/CMYK)
+    upright, as grey (H, W) float32 in [0, 1].
 
     EXIF orientation (phone photos) is applied; a clear OcrkitError for anything unreadable.
+    A JPEG with both sides over 2 * DRAFT_SIDE is decoded at 1/2, 1/4 or 1/8 of its size; with
+    `with_size`, returns (grey, (width, height)) where (width, height) is the upright size of
+    the image in the file, which read_page(..., size=) reports boxes in.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
     path = Path(path)
@@ -95,12 +103,17 @@ def load_image(path) -> np.ndarray:
     Image.MAX_IMAGE_PIXELS = None           # ocrkit bounds the size itself, below
     try:
         with Image.open(path) as im:
+            full = im.size
             if im.format == "JPEG":
-                im.draft("L", (4000, 4000))      # a huge JPEG is decoded at 1/2, 1/4 or 1/8
+                im.draft("L", (DRAFT_SIDE, DRAFT_SIDE))  # a huge JPEG: 1/2, 1/4 or 1/8
             if im.width * im.height > MAX_PIXELS:
                 raise OcrkitError(f"{path}: {im.width}x{im.height} is too large "
                                   f"(at most {MAX_PIXELS / 1e6:.0f} megapixels; downscale it)")
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):    # EXIF turns it sideways
+                full = full[::-1]
             im = ImageOps.exif_transpose(im)
+            if im.mode not in ARRAY_MODES and not im.mode.startswith("I;16"):
+                im = im.convert("RGBA")     # palette, CMYK, YCbCr, ...: colours, not indices
             array = np.asarray(im)
     except FileNotFoundError:
         raise OcrkitError(f"{path}: no such file") from None
@@ -113,18 +126,29 @@ def load_image(path) -> np.ndarray:
                           f"{array.shape[0]} pixels is too small to hold text")
     if array.dtype == np.int32 or array.dtype == np.uint16 or array.dtype == np.int16:
         array = array.astype(np.float32) / (65535.0 if array.max() > 255 else 255.0)
-    return to_grey(array)
+    grey = to_grey(array)
+    return (grey, (int(full[0]), int(full[1]))) if with_size else grey
 
 
-def read_page(image, model, context: bool = True, path: str = "") -> Page:
-    """Read the text of a page: `image` is a path or a grey array (dark ink on paper)."""
+def read_page(image, model, context: bool = True, path: str = "", size=None) -> Page:
+    """Read the text of a page: `image` is a path or a grey (H, W) array (dark ink on paper).
+
+    `size`: the (width, height) of the original image `image` was decoded from (see
+    load_image(with_size=True)); boxes and Page.size are in its pixels. Default: the array's.
+    """
     if not isinstance(image, np.ndarray):
         path = path or str(image)
-        image = load_image(image)
+        image, size = load_image(image, with_size=True)
     h, w = image.shape
+    size = (w, h) if size is None else (int(size[0]), int(size[1]))
     ink, scale = ink_map(image)
-    lines, labels = find_characters(ink)
-    page = Page(path, (w, h))
+    try:
+        lines, labels = find_characters(ink)
+    except OcrkitError as exc:
+        raise OcrkitError(f"{path or 'image'}: {exc}") from None
+    # working pixels -> original pixels, per axis (x, y, x, y)
+    to_original = np.array([size[0] / w, size[1] / h] * 2) / scale
+    page = Page(path, size)
     boxes = [b for line in lines for word in line for b in word]
     if not boxes:
         return page
@@ -141,7 +165,7 @@ def read_page(image, model, context: bool = True, path: str = "") -> Page:
             for b in word:
                 p = probs[i]
                 alternatives = [(str(classes[k]), float(p[k])) for k in order[i]]
-                box = tuple(int(round(v / scale)) for v in (b.x0, b.y0, b.x1, b.y1))
+                box = tuple(int(round(v)) for v in to_original * (b.x0, b.y0, b.x1, b.y1))
                 chars.append(Char(alternatives[0][0], box, alternatives[0][1], alternatives))
                 i += 1
             if context:

@@ -13,7 +13,7 @@ Steps, all whole-image numpy/scipy/scikit-image operations:
 3. **Characters**: connected components; specks (much smaller than the median character, such
    as the dots after "1.") are dropped; pieces that overlap horizontally within a line are
    merged (broken strokes); components much wider than a character are split at the weakest
-   columns (touching characters).
+   columns (touching characters). More than MAX_BLOBS components (noise, dithering) is refused.
 4. **Lines**: boxes sorted by centre height and cut where the next centre is more than half a
    character height lower; each line sorted left to right.
 5. **Words**: a gap starts a new word when it is clearly wider than the line's usual gap
@@ -26,9 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
-from skimage.measure import label, regionprops
+from skimage.measure import label
+
+from ocrkit.errors import OcrkitError
 
 WORKING_SIDE = 2000      # pages are analysed at most this many pixels on their longer side
+MAX_BLOBS = 5000         # more components than this (after specks) is not a page of writing
 
 
 @dataclass
@@ -87,17 +90,24 @@ def ink_mask(ink: np.ndarray) -> np.ndarray:
 
 def find_characters(ink: np.ndarray) -> tuple[list[list[list[Box]]], np.ndarray]:
     """Ink map -> (lines (top to bottom) of words (left to right) of character boxes, the
-    component label image the boxes' `labels` refer to)."""
+    component label image the boxes' `labels` refer to).
+
+    An OcrkitError when more than MAX_BLOBS components are left after speck removal (noise,
+    dithering or a photo rather than a page of writing)."""
     mask = ink_mask(ink)
     labels = label(mask, connectivity=2)
-    boxes = [Box(*r.bbox, labels=(r.label,)) for r in regionprops(labels)]
-    if not boxes:
+    found = ndimage.find_objects(labels)
+    if not found:
         return [], labels
-    heights = np.array([b.h for b in boxes])
-    areas = np.array([max(b.h, b.w) for b in boxes])
+    bbox = np.array([(r.start, c.start, r.stop, c.stop) for r, c in found])  # y0 x0 y1 x1
+    sizes = np.maximum(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1])
     # the typical character: median size of the components that are not tiny
-    typical = float(np.median(areas[areas >= 0.3 * np.percentile(areas, 90)]))
-    boxes = [b for b in boxes if max(b.h, b.w) >= 0.3 * typical]
+    typical = float(np.median(sizes[sizes >= 0.3 * np.percentile(sizes, 90)]))
+    keep = np.flatnonzero(sizes >= 0.3 * typical)
+    if len(keep) > MAX_BLOBS:
+        raise OcrkitError(f"{len(keep)} ink blobs; this does not look like a page of "
+                          "hand-printed characters")
+    boxes = [Box(*map(int, bbox[i]), labels=(int(i) + 1,)) for i in keep]
     boxes = _merge_pieces(boxes, typical)
     boxes = [b for b in boxes if max(b.h, b.w) >= 0.45 * typical]
     boxes = _split_wide(boxes, mask, typical)
@@ -107,22 +117,34 @@ def find_characters(ink: np.ndarray) -> tuple[list[list[list[Box]]], np.ndarray]
 
 def _merge_pieces(boxes: list[Box], typical: float) -> list[Box]:
     """Merge boxes that overlap horizontally by most of the narrower one and sit close
-    vertically (the parts of a broken character)."""
+    vertically (the parts of a broken character).
+
+    A sweep left to right: each box is compared, in one numpy step, only with the merged boxes
+    that still reach past its left edge, so n boxes cost O(n k) for k overlapping in x.
+    """
     boxes = sorted(boxes, key=lambda b: b.x0)
     merged = True
     while merged:
         merged = False
         out: list[Box] = []
+        edges = np.empty((len(boxes), 4))       # (y0, x0, y1, x1) of out[i]
+        active = np.empty(0, np.int64)          # indices into out reaching right of b.x0
         for b in boxes:
-            for i, a in enumerate(out):
-                overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
-                vgap = max(a.y0, b.y0) - min(a.y1, b.y1)
-                if overlap > 0.5 * min(a.w, b.w) and vgap < 0.25 * typical and \
-                        max(a.y1, b.y1) - min(a.y0, b.y0) < 1.5 * typical:
-                    out[i] = a.merged(b)
-                    merged = True
-                    break
+            active = active[edges[active, 3] > b.x0]
+            a = edges[active]
+            overlap = np.minimum(a[:, 3], b.x1) - np.maximum(a[:, 1], b.x0)
+            vgap = np.maximum(a[:, 0], b.y0) - np.minimum(a[:, 2], b.y1)
+            span = np.maximum(a[:, 2], b.y1) - np.minimum(a[:, 0], b.y0)
+            hit = np.flatnonzero((overlap > 0.5 * np.minimum(a[:, 3] - a[:, 1], b.w))
+                                 & (vgap < 0.25 * typical) & (span < 1.5 * typical))
+            if len(hit):
+                i = active[hit[0]]
+                out[i] = out[i].merged(b)
+                edges[i] = (out[i].y0, out[i].x0, out[i].y1, out[i].x1)
+                merged = True
             else:
+                edges[len(out)] = (b.y0, b.x0, b.y1, b.x1)
+                active = np.append(active, len(out))
                 out.append(b)
         boxes = out
     return boxes

@@ -193,3 +193,96 @@ def test_varied_generated_pages_slant_and_ink(model):
             r = error_rates(page.text, page_text(text))
             chars, errors = chars + r["chars"], errors + r["char_errors"]
     assert errors / chars <= 0.05
+
+
+def test_random_dot_noise_is_refused_quickly(tmp_path):
+    """Binary noise (about 40,000 specks) used to hang in the piece merging; now it is one
+    clear error within seconds."""
+    import time
+    rng = np.random.default_rng(0)
+    noise = np.where(rng.random((1000, 1000)) < 0.05, 0, 255).astype(np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    start = time.perf_counter()
+    res = invoke(tmp_path / "noise.png")
+    assert time.perf_counter() - start < 15
+    assert res.exit_code == 1 and res.stdout == "" and "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:")
+    assert "noise.png" in lines[0] and "ink blobs" in lines[0]
+
+
+def test_merge_pieces_scales_to_thousands_of_pieces():
+    """4000 characters (40 lines of 100) each broken into a top and a bottom piece: merged
+    back into 4000 boxes by a sweep, not an all-pairs comparison (which took over 10 s)."""
+    import time
+    from ocrkit.segment import Box, _merge_pieces
+    pieces, whole = [], []
+    for line in range(40):
+        for k in range(100):
+            y0, x0 = 80 * line, 35 * k
+            pieces += [Box(y0, x0, y0 + 18, x0 + 25), Box(y0 + 22, x0 + 2, y0 + 40, x0 + 23)]
+            whole.append((y0, x0, y0 + 40, x0 + 25))
+    start = time.perf_counter()
+    merged = _merge_pieces(pieces, typical=40.0)
+    assert time.perf_counter() - start < 3
+    assert sorted((b.y0, b.x0, b.y1, b.x1) for b in merged) == sorted(whole)
+    assert all(len(b.labels) == 0 for b in merged)          # Box() pieces carry no labels
+
+
+def test_palette_png_reads_like_grey(tmp_path):
+    """A palette PNG is read by its colours, not by its palette indices."""
+    from ocrkit.recognize import load_image
+    image, _ = write_page("HELLO 42\nPAGE 7", tmp_path / "p.png", seed=3)
+    rgb = Image.open(image).convert("RGB")
+    rgb.convert("L").save(tmp_path / "grey.png")
+    rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(tmp_path / "palette.png")
+    assert Image.open(tmp_path / "palette.png").mode == "P"
+    grey, palette = load_image(tmp_path / "grey.png"), load_image(tmp_path / "palette.png")
+    assert np.abs(grey - palette).mean() < 0.02
+    want = invoke(tmp_path / "grey.png")
+    got = invoke(tmp_path / "palette.png")
+    assert want.exit_code == 0 and want.stdout == "HELLO 42\nPAGE 7\n"
+    assert got.exit_code == 0 and got.stdout == want.stdout
+
+
+def test_truth_with_byte_order_mark(tmp_path):
+    image, gt = write_page("HELLO 42", tmp_path / "p.png", seed=3, colour=False)
+    bom = tmp_path / "bom.gt.txt"
+    bom.write_bytes(b"\xef\xbb\xbf" + gt.read_bytes())
+    clean = invoke(image, "--truth", gt)
+    assert clean.exit_code == 0 and "CER 0.0% (0/8) WER 0.0% (0/2)" in clean.stdout
+    res = invoke(image, "--truth", bom)
+    assert res.exit_code == 0 and "CER 0.0% (0/8) WER 0.0% (0/2)" in res.stdout
+
+
+def test_overlay_folder_is_created(tmp_path):
+    image, _ = write_page("HELLO 42", tmp_path / "p.png", seed=3, colour=False)
+    res = invoke(image, "--overlay", tmp_path / "out" / "sub" / "boxes.png")
+    assert res.exit_code == 0 and res.stdout == "HELLO 42\n"
+    assert (tmp_path / "out" / "sub" / "boxes.png").stat().st_size > 10_000
+
+
+def test_boxes_of_a_draft_decoded_jpeg_are_in_original_pixels(tmp_path, monkeypatch):
+    """A JPEG big enough to be decoded at 1/2 (DRAFT_SIDE lowered so a small page is "big"):
+    JSON sizes and boxes are in the file's pixels, where the characters were drawn."""
+    from ocrkit import recognize
+    from ocrkit.data.pages import render_page
+    image, truth = render_page("HELLO 42\nWORLD 7", seed=3, colour=False, char_height=110,
+                               jpeg_quality=None)
+    Image.fromarray(image).save(tmp_path / "big.jpg", quality=95)
+    height, width = image.shape
+    monkeypatch.setattr(recognize, "DRAFT_SIDE", min(width, height) // 2)
+    grey, size = recognize.load_image(tmp_path / "big.jpg", with_size=True)
+    assert size == (width, height) and grey.shape[1] <= width // 2 + 1     # decoded at 1/2
+
+    res = invoke(tmp_path / "big.jpg", "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    page = json.loads(res.stdout)[0]
+    assert (page["width"], page["height"]) == (width, height)
+    assert page["text"] == "HELLO 42\nWORLD 7"
+    got = np.array([c["box"] for ln in page["lines"] for w in ln["words"] for c in w["chars"]])
+    want = np.array([c["box"] for ln in truth for w in ln["words"] for c in w["chars"]])
+    assert got.shape == want.shape
+    assert (got[:, :2] >= 0).all() and (got[:, 2] <= width).all() and (got[:, 3] <= height).all()
+    # every box within a few percent of a character height of the drawn ink's box
+    assert np.abs(got - want).max() < 0.15 * 110, np.abs(got - want).max()

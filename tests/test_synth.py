@@ -211,3 +211,20 @@ def test_cli_synth(tmp_path):
     res = runner.invoke(synth, ["chars", "-o", str(tmp_path / "g.png"), "--n", "36"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "g.png").stat().st_size > 1000
+
+
+def test_page_text_file_with_byte_order_mark(tmp_path):
+    from ocrkit.cli.synth import synth
+    (tmp_path / "t.txt").write_bytes(b"\xef\xbb\xbfHi there\n42\n")
+    res = CliRunner().invoke(synth, ["page", str(tmp_path / "t.txt"), "-o",
+                                     str(tmp_path / "p.png"), "--char-height", "30"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "p.gt.txt").read_text(encoding="utf-8") == "HI THERE\n42\n"
+
+
+def test_write_page_into_new_and_impossible_folders(tmp_path):
+    image, gt = write_page("abc", tmp_path / "new" / "sub" / "p.png", char_height=30)
+    assert image.exists() and gt.exists()
+    (tmp_path / "blocker").write_text("I am a file\n")
+    with pytest.raises(OcrkitError, match="blocker"):
+        write_page("abc", tmp_path / "blocker" / "p.png", char_height=30)

@@ -111,9 +111,9 @@ def write_page(text: str, out, seed: int = 0, **options) -> tuple[Path, Path]:
         raise OcrkitError(f"{out}: the page image must be .png, .jpg or .jpeg")
     gt = page_text(text)
     image, _ = render_page(text, seed, **options)
-    out.parent.mkdir(parents=True, exist_ok=True)
     gt_path = out.with_name(out.stem + ".gt.txt")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(out, kind, **({"quality": 92} if kind == "JPEG" else {}))
         gt_path.write_text(gt, encoding="utf-8")
     except OSError as exc:
