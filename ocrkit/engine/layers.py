@@ -18,6 +18,7 @@ class Layer:
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}   # state saved with the model, not trained
         self.cache = None
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
@@ -130,6 +131,78 @@ class Softmax(Layer):
     def backward(self, dout, need_dx=True):
         y = self.cache
         return y * (dout - np.sum(dout * y, axis=1, keepdims=True))
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training each unit is zeroed with probability `rate` and the rest
+    scaled by 1 / (1 - rate), so inference is the identity. x: any shape."""
+
+    def __init__(self, rate: float, rng: np.random.Generator):
+        super().__init__()
+        if not 0 <= rate < 1:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(rng.integers(2**63))
+
+    def forward(self, x, train=False):
+        if not train or self.rate == 0:
+            self.cache = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.rate
+        self.cache = keep * np.asarray(1 / (1 - self.rate), dtype=x.dtype)
+        return x * self.cache
+
+    def backward(self, dout, need_dx=True):
+        return dout if self.cache is None else dout * self.cache
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over every axis but the last (features of a dense layer, channels
+    of a convolution). x: (N, ..., C) -> same; gamma, beta: (C,).
+
+    Training normalises by the batch's statistics and keeps running averages (momentum 0.9)
+    in `buffers`, which inference uses.
+    """
+
+    def __init__(self, channels: int, momentum: float = 0.9, eps: float = 1e-5,
+                 dtype=np.float32):
+        super().__init__()
+        self.momentum, self.eps = float(momentum), float(eps)
+        self.params = {"gamma": np.ones(channels, dtype=dtype),
+                       "beta": np.zeros(channels, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {"mean": np.zeros(channels, dtype=dtype),
+                        "var": np.ones(channels, dtype=dtype)}
+
+    def forward(self, x, train=False):
+        c = x.shape[-1]
+        flat = x.reshape(-1, c)
+        if train:
+            mean = flat.mean(axis=0)
+            var = flat.var(axis=0)
+            m = self.momentum
+            self.buffers["mean"] *= m
+            self.buffers["mean"] += (1 - m) * mean
+            self.buffers["var"] *= m
+            self.buffers["var"] += (1 - m) * var * (len(flat) / max(len(flat) - 1, 1))
+        else:
+            mean, var = self.buffers["mean"], self.buffers["var"]
+        inv = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype)
+        xhat = (flat - mean) * inv
+        self.cache = (xhat, inv)
+        return (xhat * self.params["gamma"] + self.params["beta"]).reshape(x.shape)
+
+    def backward(self, dout, need_dx=True):
+        xhat, inv = self.cache
+        d = dout.reshape(xhat.shape)
+        np.sum(d * xhat, axis=0, out=self.grads["gamma"])
+        np.sum(d, axis=0, out=self.grads["beta"])
+        if not need_dx:
+            return None
+        m = len(d)
+        dxhat = d * self.params["gamma"]
+        dx = (inv / m) * (m * dxhat - dxhat.sum(axis=0) - xhat * np.sum(dxhat * xhat, axis=0))
+        return dx.reshape(dout.shape)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

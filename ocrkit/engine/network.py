@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ocrkit.engine import init as initialisers
-from ocrkit.engine.layers import ACTIVATIONS, Dense, Flatten, Layer, Softmax
+from ocrkit.engine.conv import Conv2D, MaxPool2D
+from ocrkit.engine.layers import ACTIVATIONS, BatchNorm, Dense, Dropout, Flatten, Layer, Softmax
 
 
 def _build_dense(spec, input_shape, rng, dtype):
@@ -23,8 +24,32 @@ def _build_dense(spec, input_shape, rng, dtype):
     activation = spec.get("activation", "identity")
     init = spec.get("init") or initialisers.default_for(activation)
     layers = [Dense(input_shape[0], int(spec["units"]), rng, init=init, dtype=dtype)]
+    if spec.get("batchnorm"):
+        layers.append(BatchNorm(int(spec["units"]), dtype=dtype))
     layers.append(_activation(activation))
     return layers
+
+
+def _build_conv(spec, input_shape, rng, dtype):
+    """Conv2D [+ BatchNorm, which makes the convolution's bias redundant] + activation."""
+    if len(input_shape) not in (2, 3):
+        raise ValueError(f"a convolution needs image inputs (H, W[, C]), got shape {input_shape}")
+    activation = spec.get("activation", "relu")
+    norm = bool(spec.get("batchnorm"))
+    layers = [Conv2D(input_shape, int(spec["filters"]), rng, kernel=int(spec.get("kernel", 3)),
+                     stride=int(spec.get("stride", 1)), padding=spec.get("padding", "same"),
+                     init=spec.get("init") or initialisers.default_for(activation),
+                     bias=not norm, dtype=dtype)]
+    if norm:
+        layers.append(BatchNorm(int(spec["filters"]), dtype=dtype))
+    layers.append(_activation(activation))
+    return layers
+
+
+def _build_pool(spec, input_shape, rng, dtype):
+    if len(input_shape) not in (2, 3):
+        raise ValueError(f"pooling needs image inputs (H, W[, C]), got shape {input_shape}")
+    return [MaxPool2D(input_shape, int(spec.get("size", 2)))]
 
 
 def _activation(name):
@@ -38,6 +63,10 @@ BUILDERS = {
     "flatten": lambda spec, shape, rng, dtype: [Flatten()],
     "dense": _build_dense,
     "activation": lambda spec, shape, rng, dtype: [_activation(spec["name"])],
+    "conv2d": _build_conv,
+    "maxpool2d": _build_pool,
+    "dropout": lambda spec, shape, rng, dtype: [Dropout(float(spec.get("rate", 0.5)), rng)],
+    "batchnorm": lambda spec, shape, rng, dtype: [BatchNorm(int(shape[-1]), dtype=dtype)],
 }
 
 
@@ -64,7 +93,7 @@ class Network:
                                  f"choose from {', '.join(BUILDERS)}")
             for layer in build(spec, shape, rng, self.dtype):
                 self.layers.append(layer)
-                self.names.append(str(i) if layer.params else "")
+                self.names.append(str(i) if layer.params or layer.buffers else "")
                 shape = layer.output_shape(shape)
         self.output_shape = shape
 
@@ -92,8 +121,16 @@ class Network:
             dout = layers[i].backward(dout, need_dx=input_grad or i > stop)
         return dout
 
-    def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    @property
+    def batch_limit(self) -> int:
+        """A batch size for inference that keeps the largest im2col buffer near 64 MB."""
+        per_sample = max([layer.ho * layer.wo * layer.k * layer.k * layer.c
+                          for layer in self.layers if isinstance(layer, Conv2D)] or [0])
+        return int(np.clip(16_000_000 // max(per_sample, 1), 32, 2048))
+
+    def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Outputs (softmax probabilities for a classifier) in batches; x: (N, *input_shape)."""
+        batch_size = batch_size or self.batch_limit
         if len(x) == 0:
             return np.zeros((0,) + tuple(self.output_shape), dtype=self.dtype)
         return np.concatenate([self.forward(x[i:i + batch_size])
@@ -104,14 +141,17 @@ class Network:
         return [(layer.params[k], layer.grads[k])
                 for layer in self.layers for k in layer.params]
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Every saved array by name: parameters ("1.W") and buffers ("2.mean" of BatchNorm)."""
+        return {f"{name}.{k}": v for name, layer in zip(self.names, self.layers)
+                for k, v in {**layer.params, **layer.buffers}.items()}
+
     def get_params(self) -> dict[str, np.ndarray]:
-        """Copies of all parameters by name ("1.W", ...)."""
-        return {f"{name}.{k}": v.copy()
-                for name, layer in zip(self.names, self.layers) for k, v in layer.params.items()}
+        """Copies of all parameters and buffers by name ("1.W", ...)."""
+        return {k: v.copy() for k, v in self._arrays().items()}
 
     def set_params(self, params: dict[str, np.ndarray]) -> None:
-        expected = {f"{name}.{k}": v
-                    for name, layer in zip(self.names, self.layers) for k, v in layer.params.items()}
+        expected = self._arrays()
         if set(params) != set(expected):
             raise ValueError(f"parameters {sorted(params)} do not match the architecture "
                              f"{sorted(expected)}")

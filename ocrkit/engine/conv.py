@@ -1,0 +1,181 @@
+"""Spatial layers, channels last: Conv2D (one GEMM over im2col windows) and MaxPool2D.
+
+Images flow as x: (N, H, W, C). A layer given (N, H, W) treats it as one channel, so a
+network can start from the canonical (N, 32, 32) characters. Channels last makes the GEMM's
+output (N*Ho*Wo, F) already the next layer's layout, with no transpose; measured against
+channels first in docs/BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ocrkit.engine import init as initialisers
+from ocrkit.engine.layers import Layer
+
+
+def _hwc(shape) -> tuple[int, int, int]:
+    return (*shape, 1) if len(shape) == 2 else tuple(shape)
+
+
+def _padding(size: int, kernel: int, stride: int, mode: str) -> tuple[int, int, int]:
+    """(output size, pad before, pad after) along one axis; "same" pads as TensorFlow does
+    (output ceil(size / stride), the odd pixel after)."""
+    if mode == "same":
+        out = math.ceil(size / stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        return out, total // 2, total - total // 2
+    if mode == "valid":
+        if size < kernel:
+            raise ValueError(f"a {kernel}x{kernel} valid convolution needs inputs of at least "
+                             f"{kernel} pixels, got {size}")
+        return (size - kernel) // stride + 1, 0, 0
+    raise ValueError(f"unknown padding {mode!r}; choose same or valid")
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as every framework computes it).
+
+    x: (N, H, W, C) -> y: (N, Ho, Wo, F); W: (k, k, C, F), b: (F,).
+    Forward copies the k*k shifted windows into cols (N*Ho*Wo, k*k*C) and makes one GEMM
+    with W reshaped to (k*k*C, F); backward is the same GEMM transposed, and the window
+    gradients are added back (col2im) in k*k whole-batch slices.
+    """
+
+    def __init__(self, input_shape, filters: int, rng: np.random.Generator, kernel: int = 3,
+                 stride: int = 1, padding: str = "same", init: str = "he", bias: bool = True,
+                 dtype=np.float32):
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        self.input_shape = tuple(input_shape)
+        h, w, c = _hwc(input_shape)
+        self.k, self.stride, self.c, self.f = int(kernel), int(stride), c, int(filters)
+        self.ho, self.pt, self.pb = _padding(h, self.k, self.stride, padding)
+        self.wo, self.pl, self.pr = _padding(w, self.k, self.stride, padding)
+        fan_in, fan_out = self.k * self.k * c, self.k * self.k * self.f
+        self.params["W"] = initialisers.weights(init, fan_in, fan_out, rng, shape=(
+            self.k, self.k, c, self.f)).astype(dtype)
+        if bias:
+            self.params["b"] = np.zeros(self.f, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._cols = None       # reused between batches of the same size
+
+    def output_shape(self, input_shape):
+        return (self.ho, self.wo, self.f)
+
+    def _padded(self, x: np.ndarray) -> np.ndarray:
+        if not (self.pt or self.pb or self.pl or self.pr):
+            return x
+        n, h, w, c = x.shape
+        xp = np.zeros((n, h + self.pt + self.pb, w + self.pl + self.pr, c), dtype=x.dtype)
+        xp[:, self.pt:self.pt + h, self.pl:self.pl + w] = x
+        return xp
+
+    def forward(self, x, train=False):
+        n = x.shape[0]
+        x = x.reshape(n, *_hwc(x.shape[1:]))
+        k, s, ho, wo = self.k, self.stride, self.ho, self.wo
+        xp = self._padded(x)
+        shape = (n, ho, wo, k, k, self.c)
+        if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
+            self._cols = np.empty(shape, dtype=x.dtype)
+        # windows (N, Ho, Wo, C, k, k) as a strided view; one copy puts them in GEMM order
+        win = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
+        np.copyto(self._cols, win.transpose(0, 1, 2, 4, 5, 3))
+        cols = self._cols.reshape(n * ho * wo, k * k * self.c)
+        self.cache = (cols, xp.shape, x.shape)
+        out = cols @ self.params["W"].reshape(-1, self.f)
+        if "b" in self.params:
+            out += self.params["b"]
+        return out.reshape(n, ho, wo, self.f)
+
+    def backward(self, dout, need_dx=True):
+        cols, padded_shape, x_shape = self.cache
+        d2 = dout.reshape(-1, self.f)
+        wm = self.params["W"].reshape(-1, self.f)
+        np.matmul(cols.T, d2, out=self.grads["W"].reshape(-1, self.f))
+        if "b" in self.params:
+            np.sum(d2, axis=0, out=self.grads["b"])
+        if not need_dx:
+            return None
+        n, h, w, _ = x_shape
+        if self.stride == 1:
+            dx = self._input_gradient(dout.reshape(n, self.ho, self.wo, self.f), h, w)
+        else:
+            dx = self._col2im(d2 @ wm.T, padded_shape)[:, self.pt:self.pt + h,
+                                                       self.pl:self.pl + w]
+        return dx.reshape((n,) + self.input_shape)
+
+    def _input_gradient(self, dout, h, w):
+        """Stride 1: dx is the correlation of dout, zero-padded, with the kernel flipped in
+        space and transposed in channels: again one im2col copy and one GEMM, cheaper than
+        scattering (N*Ho*Wo, k*k*C) window gradients back with k*k strided adds."""
+        k, n = self.k, dout.shape[0]
+        before_h, before_w = k - 1 - self.pt, k - 1 - self.pl
+        dp = np.zeros((n, h + k - 1, w + k - 1, self.f), dtype=dout.dtype)
+        dp[:, before_h:before_h + self.ho, before_w:before_w + self.wo] = dout
+        win = sliding_window_view(dp, (k, k), axis=(1, 2))          # (N, H, W, F, k, k)
+        cols = np.empty((n, h, w, k, k, self.f), dtype=dout.dtype)
+        np.copyto(cols, win.transpose(0, 1, 2, 4, 5, 3))
+        flipped = self.params["W"][::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, self.c)
+        return (cols.reshape(n * h * w, -1) @ flipped).reshape(n, h, w, self.c)
+
+    def _col2im(self, dcols, padded_shape):
+        """Add the window gradients (N*Ho*Wo, k*k*C) back onto the padded input."""
+        k, s, ho, wo = self.k, self.stride, self.ho, self.wo
+        dcols = dcols.reshape(-1, ho, wo, k, k, self.c)
+        dxp = np.zeros(padded_shape, dtype=dcols.dtype)
+        for i in range(k):
+            for j in range(k):
+                dxp[:, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s] += dcols[:, :, :, i, j]
+        return dxp
+
+
+class MaxPool2D(Layer):
+    """Non-overlapping max pooling over size x size windows (rows/columns that do not fill a
+    window are dropped, as in PyTorch).
+
+    x: (N, H, W, C) -> (N, H // size, W // size, C). The window is taken as size*size strided
+    slices of x, so no copy of x is made; the gradient goes to the first maximum of each
+    window, as in PyTorch.
+    """
+
+    def __init__(self, input_shape, size: int = 2):
+        super().__init__()
+        self.size = int(size)
+        self.input_shape = tuple(input_shape)
+        h, w, c = _hwc(input_shape)
+        if h < self.size or w < self.size:
+            raise ValueError(f"a {self.size}x{self.size} pooling needs inputs of at least "
+                             f"{self.size} pixels, got {h}x{w}")
+        self.ho, self.wo, self.c = h // self.size, w // self.size, c
+
+    def output_shape(self, input_shape):
+        return (self.ho, self.wo, self.c)
+
+    def _slices(self, x):
+        p, hp, wp = self.size, self.ho * self.size, self.wo * self.size
+        return [x[:, i:hp:p, j:wp:p] for i in range(p) for j in range(p)]
+
+    def forward(self, x, train=False):
+        n = x.shape[0]
+        x = x.reshape(n, *_hwc(x.shape[1:]))
+        first, *rest = self._slices(x)
+        out = first.copy()
+        which = np.zeros(out.shape, dtype=np.uint8) if train else None
+        for t, sl in enumerate(rest, 1):
+            if train:
+                which[sl > out] = t
+            np.maximum(out, sl, out=out)
+        self.cache = (which, x.shape) if train else None
+        return out
+
+    def backward(self, dout, need_dx=True):
+        which, x_shape = self.cache
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        for t, sl in enumerate(self._slices(dx)):
+            np.multiply(dout, which == t, out=sl)
+        return dx.reshape((dout.shape[0],) + self.input_shape)
