@@ -1,4 +1,5 @@
-"""Scores: accuracy, confusion matrix, most confused pairs, edit distance, CER/WER, PSNR."""
+"""Scores: accuracy, confusion matrix, most confused pairs, edit distance, CER/WER, PSNR,
+and the PCA baseline an autoencoder is compared with."""
 from __future__ import annotations
 
 import numpy as np
@@ -57,13 +58,83 @@ def psnr(reference: np.ndarray, estimate: np.ndarray, data_range: float = 1.0) -
     return float("inf") if mse == 0 else 10 * np.log10(data_range ** 2 / mse)
 
 
-def classifier_report(model, dataset) -> dict:
+def psnr_per_image(reference: np.ndarray, estimate: np.ndarray, data_range: float = 1.0
+                   ) -> np.ndarray:
+    """PSNR of each image in dB, (N, ...) -> (N,): 10 log10(range^2 / MSE_i) with MSE_i over
+    that image's pixels, i.e. skimage.metrics.peak_signal_noise_ratio of each pair, for the
+    whole batch at once. A perfect reconstruction is inf."""
+    ref = np.asarray(reference, np.float64)
+    est = np.asarray(estimate, np.float64).reshape(ref.shape)
+    mse = np.mean((ref - est) ** 2, axis=tuple(range(1, ref.ndim)))
+    with np.errstate(divide="ignore"):
+        return 10 * np.log10(data_range ** 2 / mse)
+
+
+def reconstruction_scores(reference: np.ndarray, estimate: np.ndarray) -> dict:
+    """Mean per-image PSNR (dB, data range 1), MSE per pixel and n of reconstructions."""
+    reference = np.asarray(reference, np.float64)
+    estimate = np.asarray(estimate, np.float64).reshape(reference.shape)
+    return {"psnr": float(np.mean(psnr_per_image(reference, estimate))),
+            "mse": float(np.mean((reference - estimate) ** 2)), "n": int(len(reference))}
+
+
+def pca_fit(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (D,) and top-k principal directions (k, D) of images x (N, ...).
+
+    The directions are the right singular vectors of the centred data, taken from the SVD of
+    its D x D scatter matrix (the same vectors, far cheaper when N >> D)."""
+    from ocrkit.errors import OcrkitError
+    flat = np.asarray(x, np.float64).reshape(len(x), -1)
+    if not 1 <= k <= min(flat.shape):
+        raise OcrkitError(f"PCA with {k} components needs at least {k} samples of at least "
+                          f"{k} pixels (got {flat.shape[0]} of {flat.shape[1]})")
+    mean = flat.mean(axis=0)
+    centred = flat - mean
+    _, _, vt = np.linalg.svd(centred.T @ centred)
+    return mean, vt[:k]
+
+
+def pca_reconstruct(x: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """Project images x (N, ...) onto the PCA subspace and back, clipped to [0, 1]."""
+    flat = np.asarray(x, np.float64).reshape(len(x), -1) - mean
+    rec = (flat @ components.T) @ components + mean
+    return np.clip(rec, 0.0, 1.0).reshape(np.shape(x)).astype(np.float32)
+
+
+def pca_baseline(train_x: np.ndarray, x: np.ndarray, k: int, inputs: np.ndarray | None = None
+                 ) -> dict:
+    """The 2018 HW5 handout's baseline: PCA with k components fitted on `train_x`, scored as
+    an autoencoder with a k-wide bottleneck would be: `inputs` (default x) projected and
+    reconstructed, compared with x. Returns reconstruction_scores plus the reconstructions."""
+    mean, components = pca_fit(train_x, k)
+    rec = pca_reconstruct(x if inputs is None else inputs, mean, components)
+    return {**reconstruction_scores(x, rec), "components": int(k), "reconstructions": rec}
+
+
+def autoencoder_report(model, dataset, inputs: np.ndarray | None = None) -> dict:
+    """Score an autoencoder Model on a Dataset: mean per-image PSNR (dB, data range 1) and MSE
+    of its reconstructions against the dataset's images. `inputs` (e.g. corrupted copies of
+    the images, for a denoising autoencoder) are what the model is given; default the images.
+    """
+    from ocrkit.errors import OcrkitError
+    if len(dataset) == 0:
+        raise OcrkitError(f"dataset {dataset.name} has no samples")
+    rec = model.reconstruct(dataset.x if inputs is None else inputs)
+    return {**reconstruction_scores(dataset.x, rec), "reconstructions": rec}
+
+
+def classifier_report(model, dataset, restrict: bool = False) -> dict:
     """Score a classifier Model on a Dataset whose classes it knows.
 
+    With `restrict`, the model chooses only among the dataset's classes (a letters-only set
+    cannot be misread as digits), as a character whitelist does in an OCR engine.
     Returns accuracy (0..1), n, per-class accuracy, the confusion matrix over the model's
     classes, and the predictions.
     """
     from ocrkit.errors import OcrkitError
+    if getattr(model, "kind", "classifier") != "classifier":
+        raise OcrkitError(f"{model.source or 'the model'} is an {model.kind}, not a classifier: "
+                          "it has no classes to score")
     try:
         ds = dataset.relabel(model.classes)
     except ValueError:
@@ -72,7 +143,11 @@ def classifier_report(model, dataset) -> dict:
                           f"the model knows {''.join(model.classes)}") from None
     if len(ds) == 0:
         raise OcrkitError(f"dataset {dataset.name} has no samples")
-    pred = model.predict(ds.x)
+    if restrict:
+        allowed = np.isin(np.array(model.classes), np.array(dataset.classes))
+        pred = np.argmax(np.where(allowed, model.predict_proba(ds.x), -1.0), axis=1)
+    else:
+        pred = model.predict(ds.x)
     cm = confusion_matrix(ds.y, pred, len(model.classes))
     per_class = per_class_accuracy(cm)
     present = [i for i, c in enumerate(model.classes) if cm[i].sum() > 0]

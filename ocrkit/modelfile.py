@@ -97,11 +97,31 @@ class Model:
     source: str = ""      # where it was loaded from
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, 32, 32) canonical -> (N, C) probabilities (classifier) or outputs."""
+        """x: (N, 32, 32) canonical -> (N, C) class probabilities (classifiers only)."""
+        if self.kind != "classifier":
+            raise OcrkitError(f"{self.source or 'the model'} is an {self.kind}, not a "
+                              "classifier: it has no classes to predict")
         return self.network.predict(x)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.argmax(self.predict_proba(x), axis=1)
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """An autoencoder's output for x (N, *input_shape), in x's shape. OcrkitError for a
+        classifier, or inputs of another size than the model's."""
+        name = self.source or "the model"
+        if self.kind != "autoencoder":
+            raise OcrkitError(f"{name} is a {self.kind}, not an autoencoder (train one with "
+                              "'ocrkit autoencode')")
+        shape, want = tuple(np.shape(x)[1:]), tuple(self.network.input_shape)
+        if shape != want:
+            raise OcrkitError(f"{name} takes {'x'.join(map(str, want))} inputs, not "
+                              f"{'x'.join(map(str, shape)) or 'scalars'}")
+        out = tuple(self.network.output_shape)
+        if int(np.prod(out)) != int(np.prod(want)):
+            raise OcrkitError(f"{name} maps {'x'.join(map(str, want))} inputs to "
+                              f"{'x'.join(map(str, out))} outputs: not an autoencoder")
+        return self.network.predict(x).reshape(np.shape(x))
 
     def to_dict(self) -> dict:
         return {
@@ -123,12 +143,44 @@ class Model:
                              f"reads ({VERSION}); upgrade ocrkit")
         if d.get("kind") not in KINDS:
             raise ValueError(f"unknown model kind {d.get('kind')!r}")
+        _check_fields(d)
         params = d["params"]
         dtype = next(iter(params.values())).dtype if params else np.float32
         net = Network(d["architecture"], tuple(d["input_shape"]), dtype=dtype)
         net.set_params(params)
-        return cls(net, tuple(d["classes"]), d["kind"], d.get("training", {}),
+        classes = tuple(d["classes"])
+        outputs = int(np.prod(net.output_shape))
+        if d["kind"] == "classifier" and outputs != len(classes):
+            raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
+        if d["kind"] == "autoencoder" and outputs != int(np.prod(net.input_shape)):
+            raise ValueError(f"an autoencoder with {outputs} outputs for "
+                             f"{'x'.join(map(str, net.input_shape))} inputs")
+        return cls(net, classes, d["kind"], d.get("training", {}),
                    d.get("history", {}), d.get("scores", {}), d.get("created", ""), source)
+
+
+def _check_fields(d: dict) -> None:
+    """The fields of a model dict have the types the rest of ocrkit relies on."""
+    shape = d.get("input_shape")
+    if shape != [32, 32] and tuple(shape or ()) != (32, 32):
+        raise ValueError(f"input shape {shape}; ocrkit models take 32x32 characters")
+    if not isinstance(d.get("architecture"), list) or not all(
+            isinstance(s, dict) for s in d["architecture"]):
+        raise ValueError("'architecture' is not a list of layer specs")
+    params = d.get("params")
+    if not isinstance(params, dict) or not all(
+            isinstance(k, str) and isinstance(v, np.ndarray) for k, v in params.items()):
+        raise ValueError("'params' is not a dict of named arrays")
+    dtypes = {v.dtype for v in params.values()}
+    if not dtypes <= {np.dtype(np.float32), np.dtype(np.float64)} or len(dtypes) > 1:
+        raise ValueError(f"parameters of dtype {', '.join(sorted(map(str, dtypes)))}; "
+                         "a model holds float32 or float64 arrays, all alike")
+    classes = d.get("classes")
+    if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
+        raise ValueError("'classes' is not a list of strings")
+    for key in ("training", "history", "scores"):
+        if not isinstance(d.get(key, {}), dict):
+            raise ValueError(f"'{key}' is not a dict")
 
 
 def _plain(obj):
@@ -157,6 +209,9 @@ def from_hw5(d: dict, source: str = "") -> Model:
     """
     w1, b1 = np.asarray(d["Wlayer1"], np.float64), np.asarray(d["blayer1"], np.float64)
     w2, b2 = np.asarray(d["Woutput"], np.float64), np.asarray(d["boutput"], np.float64)
+    if w1.ndim != 2 or w2.ndim != 2 or b1.size != w1.shape[1] or b2.size != w2.shape[1]:
+        raise ValueError(f"HW5 weights of shapes {w1.shape}, {b1.shape}, {w2.shape}, "
+                         f"{b2.shape} are not a two-layer network")
     if w1.shape[0] != 1024 or w2.shape[0] != w1.shape[1] or w2.shape[1] not in (26, 36):
         raise ValueError(f"HW5 weights of shapes {w1.shape}, {w2.shape} are not a "
                          "1024-H-26/36 network")
@@ -219,7 +274,7 @@ def load(path) -> Model:
         if HW5_KEYS <= set(obj):
             return from_hw5(obj, str(path))
         return Model.from_dict(obj, str(path))
-    except (ValueError, KeyError, TypeError, StopIteration) as exc:
+    except (ValueError, KeyError, TypeError, StopIteration, IndexError, AttributeError) as exc:
         raise OcrkitError(f"{path}: not a usable ocrkit model file ({exc})") from None
 
 

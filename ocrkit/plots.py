@@ -9,12 +9,38 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ocrkit.errors import OcrkitError  # noqa: E402
+
+
+def writable(path) -> Path:
+    """Check a figure's file type (by its extension; none means PNG) and create its folder.
+
+    An OcrkitError (one line) when matplotlib cannot write that type or the folder cannot be
+    made (a parent is a regular file, no permission).
+    """
+    path = Path(path)
+    kind = path.suffix[1:].lower()
+    types = matplotlib.backend_bases.FigureCanvasBase.get_supported_filetypes()
+    if kind and kind not in types:
+        raise OcrkitError(f"{path}: cannot write a .{kind} figure (use one of "
+                          f"{', '.join('.' + t for t in sorted(types))})")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
+    return path
+
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        path = writable(path)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot write figure ({exc.strerror or exc})") from None
+    except ValueError as exc:                       # e.g. a format matplotlib cannot write
+        raise OcrkitError(f"{path}: cannot write figure ({exc})") from None
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -48,8 +74,12 @@ def training_curves(runs: dict[str, dict], path) -> Path:
 def weight_grid(weights: np.ndarray, path, title: str = "first-layer weights",
                 shape=(32, 32), most: int = 100) -> Path:
     """Each column of `weights` (D, H) shown as a `shape` image, in a near-square grid
-    (the first `most` columns of a wider layer)."""
+    (the first `most` columns of a wider layer). A first convolution's kernels (k, k, 1, F)
+    are shown as F k x k images."""
     w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 4:
+        shape = w.shape[:2]
+        w = w[:, :, 0].reshape(-1, w.shape[-1])
     if w.shape[1] > most:
         title = f"{title} (first {most} of {w.shape[1]} units)"
         w = w[:, :most]
@@ -103,13 +133,44 @@ def sample_grid(images: np.ndarray, path, labels=None, title: str = "", cols: in
     return _save(fig, path)
 
 
+def reconstructions(columns: dict, path, labels=None, per_row: int = 2,
+                    title: str = "") -> Path:
+    """Characters beside what a model made of them, drawn dark on white.
+
+    columns: {heading: images (N, 32, 32)} of the same N samples, e.g. {"original": x,
+    "reconstruction": r}; each sample is a group of those images side by side, `per_row`
+    groups a row (HW5: 5 classes x 2 samples). labels: one per sample (its class).
+    """
+    heads = list(columns)
+    stacks = [np.asarray(columns[h]) for h in heads]
+    n, k = len(stacks[0]), len(heads)
+    per_row = max(1, min(per_row, n))
+    rows = max(1, int(np.ceil(n / per_row)))
+    fig, axes = plt.subplots(rows, per_row * k, figsize=(per_row * k * 1.05, rows * 1.2 + 0.4),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i in range(n):
+        r, g = divmod(i, per_row)
+        for j, (head, images) in enumerate(zip(heads, stacks)):
+            ax = axes[r, g * k + j]
+            ax.imshow(1 - images[i], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            name = head if labels is None else f"{labels[i]} {head}"
+            ax.set_title(name, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return _save(fig, path)
+
+
 def overlay(image: np.ndarray, page, path) -> Path:
     """The page image with every character box drawn and labelled, coloured by confidence
-    (red uncertain -> green sure)."""
-    h, w = image.shape[:2]
+    (red uncertain -> green sure). The image may be decoded smaller than page.size (a huge
+    JPEG): it is stretched over page.size, the pixels the boxes are in."""
+    w, h = page.size
     scale = 12 / max(h, w)
     fig, ax = plt.subplots(figsize=(w * scale + 1, h * scale))
-    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+    ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
+              extent=(0, w, h, 0))
     cmap = plt.get_cmap("RdYlGn")
     for c in page.chars:
         x0, y0, x1, y1 = c.box

@@ -1,12 +1,20 @@
 """Training-time augmentation: deterministic, shape-preserving, and really warping."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from ocrkit.data.augment import Augment
 
-NONE = Augment(scale=(1, 1), aspect=0, rotate=0, shear=0, shift=0, thicken=0)
+NONE = Augment(scale=(1, 1), aspect=0, rotate=0, shear=0, shift=0, thicken=0, elastic=0,
+               noise=0)
+
+
+def only(**changes) -> Augment:
+    """An augmentation doing only `changes`."""
+    return replace(NONE, **changes)
 
 
 def bar_images(n=8):
@@ -32,7 +40,7 @@ def test_same_seed_same_variants_and_dtype_kept():
 
 def test_shifts_stay_within_the_range_and_use_it():
     x = bar_images(200)
-    shifted = Augment(scale=(1, 1), aspect=0, rotate=0, shear=0, shift=3, thicken=0)
+    shifted = only(shift=3)
     out = shifted(x, np.random.default_rng(0))
     rows, cols = np.mgrid[:32, :32]
 
@@ -49,11 +57,11 @@ def test_shifts_stay_within_the_range_and_use_it():
 
 def test_scale_and_rotation_change_the_extent():
     x = bar_images(1)
-    bigger = Augment(scale=(1.25, 1.25), aspect=0, rotate=0, shear=0, shift=0, thicken=0)
+    bigger = only(scale=(1.25, 1.25))
     out = bigger(x, np.random.default_rng(0))[0]
     rows = np.flatnonzero(out.max(axis=1) > 0.5)
     assert rows[-1] - rows[0] + 1 == pytest.approx(25, abs=1)     # 20 px * 1.25
-    turned = Augment(scale=(1, 1), aspect=0, rotate=(30), shear=0, shift=0, thicken=0)
+    turned = only(rotate=(30))
     outs = turned(bar_images(20), np.random.default_rng(0))
     widths = [np.ptp(np.flatnonzero(o.max(axis=0) > 0.5)) for o in outs]
     assert max(widths) > 8                      # a bar tilted by up to 30 degrees is wider
@@ -61,6 +69,43 @@ def test_scale_and_rotation_change_the_extent():
 
 def test_thickening_only_adds_ink():
     x = bar_images()
-    thick = Augment(scale=(1, 1), aspect=0, rotate=0, shear=0, shift=0, thicken=1.0)
+    thick = only(thicken=1.0)
     out = thick(x, np.random.default_rng(0))
     assert np.all(out >= x - 1e-6) and out.sum() > x.sum()
+
+
+def test_shear_slants_vertical_strokes_and_keeps_horizontal_ones_level():
+    slant = only(shear=0.3)
+    out = slant(bar_images(50), np.random.default_rng(0))
+    cols = np.arange(32)
+
+    def col_centre(rows_of_img):
+        return (rows_of_img * cols).sum() / rows_of_img.sum()
+
+    tilts = [col_centre(o[8]) - col_centre(o[23]) for o in out]      # top minus bottom row
+    assert max(np.abs(tilts)) > 3                 # 15 rows apart x up to 0.3 -> up to 4.5 px
+    flat = np.zeros((50, 32, 32), np.float32)
+    flat[:, 14:18, 6:26] = 1                      # a horizontal bar
+    level = slant(flat, np.random.default_rng(0))
+    assert np.allclose(level.sum(axis=2)[:, 14:18], flat.sum(axis=2)[:, 14:18], atol=0.5)
+
+
+def test_elastic_distortion_warps_smoothly_within_its_size():
+    x = bar_images(20)
+    wobble = only(elastic=1.0, elastic_px=1.5)
+    out = wobble(x, np.random.default_rng(0))
+    assert not np.allclose(out, x, atol=0.05)
+    assert np.allclose(out.sum(axis=(1, 2)), x.sum(axis=(1, 2)), rtol=0.4)    # ink kept
+    assert out[:, :, :9].max() < 0.05 and out[:, :, 23:].max() < 0.05         # moved a little
+    field = wobble.elastic_field(4, 32, 32, np.random.default_rng(0))
+    assert np.sqrt(np.mean(field ** 2)) == pytest.approx(1.5, rel=1e-3)
+    assert np.abs(np.diff(field, axis=3)).mean() < 0.4      # smooth (white noise: ~1.7)
+
+
+def test_noise_stays_in_range_and_hits_only_its_share():
+    x = bar_images(400)
+    noisy = only(noise=0.5)
+    out = noisy(x, np.random.default_rng(0))
+    changed = np.any(np.abs(out - x) > 1e-6, axis=(1, 2))
+    assert 0.4 < changed.mean() < 0.6
+    assert out.min() >= 0 and out.max() <= 1

@@ -338,6 +338,15 @@ def test_missing_file(tmp_path):
     (lambda d: d["params"].pop("2.W"), "do not match"),
     (lambda d: d["params"].update({"1.W": np.zeros((3, 3), np.float32)}), "shape"),
     (lambda d: d.update(architecture=[{"type": "warp-drive"}]), "unknown layer type"),
+    (lambda d: d.update(input_shape=[28, 28]), "32x32"),
+    (lambda d: d.update(classes=list("KXYZ")), "5 outputs for 4 classes"),
+    (lambda d: d.update(classes=[1, 2, 3, 4, 5]), "not a list of strings"),
+    (lambda d: d["params"].update({"1.W": [[0.0]]}), "named arrays"),
+    (lambda d: d["params"].update({"1.b": np.zeros(12, np.int64)}), "dtype"),
+    (lambda d: d.update(training=[1, 2]), "'training' is not a dict"),
+    (lambda d: d.update(architecture="flatten"), "not a list of layer specs"),
+    (lambda d: d.update(kind="autoencoder"), "autoencoder with 5 outputs"),
+    (lambda d: d["architecture"][1].pop("units"), "units"),
 ])
 def test_plain_dict_that_is_not_a_usable_model(tmp_path, change, expected):
     d = small_model().to_dict()

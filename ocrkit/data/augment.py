@@ -2,8 +2,10 @@
 
     xb = augment(xb, rng)        # (N, 32, 32) -> (N, 32, 32), a new random variant of each
 
-Every sample gets its own small affine map (scale, aspect, rotation, shear, shift) applied by
-one vectorised bilinear gather, and a random share of the batch gets thicker strokes. Real
+Every sample gets its own small affine map (scale, aspect, rotation, slant, shift), and a
+share of the batch an elastic distortion on top (a smooth random displacement field, Simard
+et al. 2003), both applied by one vectorised bilinear gather; a random share then gets thicker
+strokes and a share pixel noise. Real
 handwriting varies in exactly these ways between writers and between datasets (NIST36
 characters fill more of the frame than EMNIST's), so a network that has seen them generalises
 past the one dataset it was trained on.
@@ -21,12 +23,17 @@ class Augment:
     scale: tuple = (0.85, 1.25)   # zoom factor range (> 1 enlarges)
     aspect: float = 0.12          # +- relative stretch of width against height
     rotate: float = 10.0          # +- degrees
-    shear: float = 0.2            # +- horizontal shear (slant)
+    shear: float = 0.2            # +- slant: columns shift by shear x rows from the centre
     shift: float = 2.0            # +- pixels
+    elastic: float = 0.3          # share of samples distorted elastically
+    elastic_px: float = 1.0       # typical displacement of the elastic field, in pixels
+    elastic_sigma: float = 4.0    # its smoothness (Gaussian sigma, pixels)
     thicken: float = 0.3          # share of samples whose strokes get thicker
+    noise: float = 0.2            # share of samples with added pixel noise
+    noise_std: float = 0.08
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return self.thicken_strokes(self.affine(x, rng), rng)
+        return self.add_noise(self.thicken_strokes(self.affine(x, rng), rng), rng)
 
     def affine(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """x: (N, H, W) -> (N, H, W), each sample warped about the image centre."""
@@ -36,15 +43,16 @@ class Augment:
         th = np.deg2rad(rng.uniform(-self.rotate, self.rotate, n))
         sh = rng.uniform(-self.shear, self.shear, n)
         t = rng.uniform(-self.shift, self.shift, (n, 2))
-        # forward map in (row, col): M = R(th) @ Shear(sh) @ diag(s(1+a), s(1-a));
-        # the output pixel p takes its value from M^-1 (p - centre - t) + centre.
+        # forward map in (row, col): M = R(th) @ [[1, 0], [sh, 1]] @ diag(s(1+a), s(1-a)),
+        # the middle factor a slant (the column moves by sh x row); the output pixel p takes
+        # its value from M^-1 (p - centre - t) + centre.
         sy, sx = s * (1 + a), s * (1 - a)
         cos, sin = np.cos(th), np.sin(th)
         m = np.empty((n, 2, 2))
-        m[:, 0, 0] = cos * sy
-        m[:, 0, 1] = -sin * sx + cos * sh * sx
-        m[:, 1, 0] = sin * sy
-        m[:, 1, 1] = cos * sx + sin * sh * sx
+        m[:, 0, 0] = (cos - sin * sh) * sy
+        m[:, 0, 1] = -sin * sx
+        m[:, 1, 0] = (sin + cos * sh) * sy
+        m[:, 1, 1] = cos * sx
         inv = np.linalg.inv(m).astype(np.float32)
         cy, cx = (h - 1) / 2, (w - 1) / 2
         rows, cols = np.mgrid[:h, :w].astype(np.float32)
@@ -52,7 +60,27 @@ class Augment:
         dc = cols.reshape(1, -1) - cx - t[:, 1:].astype(np.float32)
         r = inv[:, 0, 0, None] * dr + inv[:, 0, 1, None] * dc + cy
         c = inv[:, 1, 0, None] * dr + inv[:, 1, 1, None] * dc + cx
+        pick = np.flatnonzero(rng.random(n) < self.elastic)
+        if len(pick):
+            field = self.elastic_field(len(pick), h, w, rng)
+            r[pick] += field[:, 0].reshape(len(pick), -1)
+            c[pick] += field[:, 1].reshape(len(pick), -1)
         return _bilinear(x, r, c).reshape(n, h, w).astype(x.dtype, copy=False)
+
+    def elastic_field(self, n: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, 2, h, w) smooth random displacements (rows, cols) of rms `elastic_px` pixels."""
+        field = ndimage.gaussian_filter(rng.uniform(-1, 1, (n, 2, h, w)).astype(np.float32),
+                                        sigma=(0, 0, self.elastic_sigma, self.elastic_sigma))
+        rms = np.sqrt(np.mean(field ** 2, axis=(1, 2, 3), keepdims=True)) + 1e-12
+        return field * (self.elastic_px / rms)
+
+    def add_noise(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        pick = np.flatnonzero(rng.random(len(x)) < self.noise)
+        if len(pick):
+            x = x.copy()
+            noisy = x[pick] + rng.normal(0, self.noise_std, x[pick].shape).astype(x.dtype)
+            x[pick] = np.clip(noisy, 0, 1)
+        return x
 
     def thicken_strokes(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         pick = np.flatnonzero(rng.random(len(x)) < self.thicken)
@@ -80,3 +108,17 @@ def _bilinear(x: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     top = flat[base] * (1 - fc) + flat[base + 1] * fc
     bottom = flat[base + stride] * (1 - fc) + flat[base + stride + 1] * fc
     return top * (1 - fr) + bottom * fr
+
+
+@dataclass(frozen=True)
+class SaltAndPepper:
+    """Corruption for a denoising autoencoder: each pixel, with probability `p`, becomes 0 or 1
+    (equally likely). x: (N, H, W) -> a corrupted copy; x itself is not changed."""
+    p: float
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(x.shape, dtype=np.float32)
+        hit = u < self.p
+        out = np.array(x, copy=True)
+        out[hit] = (u[hit] < self.p / 2).astype(out.dtype)
+        return out
