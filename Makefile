@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test bench models scores clean
+.PHONY: install demo test bench models scores finetune-demo clean
 
 install: $(VENV)/.installed
 
@@ -36,19 +36,39 @@ OCRKIT := OCRKIT_DATA=$(DATA) $(BIN)/ocrkit
 NIST26 := $(DATA)/nist26/nist26_valid.mat
 
 # The shipped models (models/MODELS.md says how they were made and what they score).
+# The default model (ocrkit ocr without --model): the CNN, then the MLPs of the comparisons.
+CNN_ARCH := conv32-pool-conv64-pool-fc256-drop0.3
+CHOICE   := $(DATA)/other/choice-dataset-v0.3
+
 models: install
+	$(OCRKIT) train emnist --arch $(CNN_ARCH) --optimizer adam --lr 0.001 --schedule cosine \
+	    --epochs 14 --batch-size 64 --augment --seed 0 -o models/default.pkl --plots docs/img -q
 	$(OCRKIT) train emnist --hidden 512,256 --activation relu --optimizer adam --lr 0.001 \
 	    --schedule cosine --epochs 30 --augment --seed 0 -o models/mlp.pkl --plots docs/img -q
 	$(OCRKIT) train emnist --hidden 64 --activation sigmoid --optimizer sgd --schedule constant \
 	    --lr 0.1 --lr 1 --lr 0.01 --epochs 50 --no-augment --seed 0 -o models/hw5.pkl --plots docs/img -q
 	$(OCRKIT) train synth --size 250000 --hidden 512,256 --activation relu --optimizer adam \
 	    --lr 0.001 --schedule cosine --epochs 15 --seed 0 -o models/synth-only.pkl --plots docs/img -q
+	$(OCRKIT) autoencode emnist --hidden 32,32,32 --activation relu --optimizer adam --lr 0.0003 \
+	    --schedule cosine --epochs 100 --batch-size 32 --seed 0 -o models/autoencoder.pkl --plots docs/img -q
 	rm -f models/hw5-lr1.pkl models/hw5-lr0.01.pkl docs/img/hw5-lr1-weights-* docs/img/hw5-lr0.01-weights-*
 	$(MAKE) --no-print-directory scores
 
+# Fine-tuning the default model on out-of-domain real handwriting (mostly cursive): upper case
+# (classes the model knows) and lower case (new classes: a new output layer), 20 samples a
+# class for training, the rest for testing, against the same network trained from scratch.
+finetune-demo: install
+	@mkdir -p out
+	$(BIN)/python bench/choice_folders.py $(CHOICE) out/choice
+	$(OCRKIT) evaluate models/default.pkl out/choice/upper | head -1
+	$(OCRKIT) finetune models/default.pkl out/choice/upper --train-per-class 20 --epochs 30 \
+	    --compare-scratch -o out/choice-upper.pkl --plots docs/img -q
+	$(OCRKIT) finetune models/default.pkl out/choice/lower --train-per-class 20 --epochs 30 \
+	    --compare-scratch -o out/choice-lower.pkl --plots docs/img -q
+
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 scores: install
-	@for m in models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle; do \
+	@for m in models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle models/autoencoder.pkl; do \
 	    echo "$$m"; \
 	    $(OCRKIT) evaluate $$m emnist --split test | head -1; \
 	    $(OCRKIT) evaluate $$m $(NIST26) | head -1; \

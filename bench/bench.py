@@ -4,6 +4,11 @@
   batch 32, float32) for one epoch of the EMNIST train split, in ocrkit and in PyTorch CPU
   with the same data, batch order and initial weights. Median of several epochs each.
 
+- CNN training epoch: the shipped default model's architecture (models/default.pkl), batch 64,
+  Adam, float32, no augmentation (the engine is timed, not the data pipeline), on the same
+  data in ocrkit and in PyTorch with the same initial weights. Median of CNN_ROUNDS epochs.
+- Inference: the default model classifying a page's worth (100) of characters.
+
 PyTorch is only a yardstick here (`pip install torch==2.13.0`), never an ocrkit dependency;
 its side is skipped when it is not installed. Results go to stdout and bench/results.json.
 """
@@ -23,6 +28,8 @@ from ocrkit.errors import OcrkitError
 from ocrkit.train import Trainer, mlp_specs
 
 ROUNDS = 5          # timed epochs per side, alternating sides (after one warm-up each)
+CNN_ROUNDS = 3
+FALLBACK_ARCH = "conv32-pool-conv64-pool-fc256-drop0.3"
 RESULTS = Path(__file__).with_name("results.json")
 
 
@@ -74,11 +81,12 @@ def torch_mlp_epoch(x, y, init: Network, lr=0.1, batch=32):
     return epoch, f"torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def interleaved(runs: dict, rounds: int = ROUNDS) -> dict:
+def interleaved(runs: dict, rounds: int = ROUNDS, warmups: dict | None = None) -> dict:
     """Median seconds of each run over `rounds`, alternating runs so that a slow spell of the
-    machine hits every side alike; one untimed warm-up each first."""
-    for fn in runs.values():
-        fn()
+    machine hits every side alike; one untimed warm-up each first (`warmups[name]` instead
+    of the run itself when given)."""
+    for name, fn in runs.items():
+        (warmups or {}).get(name, fn)()
     times = {name: [] for name in runs}
     for _ in range(rounds):
         for name, fn in runs.items():
@@ -86,6 +94,155 @@ def interleaved(runs: dict, rounds: int = ROUNDS) -> dict:
             fn()
             times[name].append(time.perf_counter() - t0)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def default_specs() -> tuple[list, str]:
+    from ocrkit import modelfile
+    from ocrkit.engine.specs import arch_specs
+    try:
+        model = modelfile.load(modelfile.default_model_path())
+        if any(s["type"] == "conv2d" for s in model.network.specs):
+            return model.network.specs, "models/default.pkl"
+    except OcrkitError:
+        pass
+    return arch_specs(FALLBACK_ARCH, 36), FALLBACK_ARCH
+
+
+def ocrkit_cnn_epoch(x, y, specs, batch=64):
+    from ocrkit.engine import Adam
+    net = Network(specs, (32, 32), np.random.default_rng(0))
+    trainer = Trainer(net, SoftmaxCrossEntropy(), Adam(1e-3), epochs=1, batch_size=batch,
+                      progress=False)
+    return (lambda: trainer.fit(x, y)), (lambda: trainer.fit(x[:2000], y[:2000])), net
+
+
+def torch_cnn(specs, init: Network):
+    """The same network in PyTorch (channels first), with init's weights."""
+    import torch
+    from torch import nn
+    params, layers, shape = init.get_params(), [], (32, 32, 1)
+    with torch.no_grad():
+        for i, s in enumerate(specs):
+            if s["type"] == "conv2d":
+                k = s.get("kernel", 3)
+                conv = nn.Conv2d(shape[2], s["filters"], k, s.get("stride", 1),
+                                 padding="same" if s.get("padding", "same") == "same" else 0)
+                conv.weight.copy_(torch.from_numpy(params[f"{i}.W"].transpose(3, 2, 0, 1).copy()))
+                conv.bias.copy_(torch.from_numpy(params[f"{i}.b"]))
+                layers += [conv, nn.ReLU()]
+                shape = (shape[0], shape[1], s["filters"])
+            elif s["type"] == "maxpool2d":
+                layers.append(nn.MaxPool2d(s.get("size", 2)))
+                shape = (shape[0] // s.get("size", 2), shape[1] // s.get("size", 2), shape[2])
+            elif s["type"] == "flatten":
+                layers.append(nn.Flatten())
+            elif s["type"] == "dropout":
+                layers.append(nn.Dropout(s["rate"]))
+            elif s["type"] == "dense":
+                w = params[f"{i}.W"]
+                if len(shape) == 3:     # ours flattens (H, W, C), torch (C, H, W)
+                    w = w.reshape(*shape, -1).transpose(2, 0, 1, 3).reshape(w.shape)
+                dense = nn.Linear(w.shape[0], w.shape[1])
+                dense.weight.copy_(torch.from_numpy(w.T.copy()))
+                dense.bias.copy_(torch.from_numpy(params[f"{i}.b"]))
+                layers.append(dense)
+                if s.get("activation") == "relu":
+                    layers.append(nn.ReLU())
+                shape = (w.shape[1],)
+            else:
+                raise ValueError(f"bench: no PyTorch twin for {s}")
+    return nn.Sequential(*layers)
+
+
+def torch_cnn_epoch(x, y, specs, init: Network, batch=64):
+    import torch
+    from torch import nn
+    model = torch_cnn(specs, init)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x[:, None]), torch.from_numpy(y.astype(np.int64))
+    rng = np.random.default_rng(0)
+
+    def epoch(n=len(x)):
+        model.train()
+        order = torch.from_numpy(rng.permutation(n))
+        for i in range(0, n, batch):
+            idx = order[i:i + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+
+    return epoch, (lambda: epoch(2000)), model
+
+
+def cnn_bench(results: dict, x, y, source) -> None:
+    specs, arch = default_specs()
+    print(f"CNN ({arch}), Adam, batch 64, float32, no augmentation, one epoch of {len(x)} "
+          f"samples ({source}); median of {CNN_ROUNDS} epochs each, alternating")
+    ours, ours_warm, net = ocrkit_cnn_epoch(x, y, specs)
+    runs, warm, about = {"ocrkit": ours}, {"ocrkit": ours_warm}, ""
+    try:
+        import torch
+        runs["pytorch"], warm["pytorch"], tmodel = torch_cnn_epoch(x, y, specs, net)
+        about = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        with torch.no_grad():       # the twin computes what ocrkit computes
+            probe = x[:8]
+            ours_out = net.forward(probe, logits=True)
+            tmodel.eval()
+            theirs = tmodel(torch.from_numpy(probe[:, None])).numpy()
+        assert np.allclose(ours_out, theirs, atol=1e-3), "bench: PyTorch twin differs"
+    except ImportError:
+        pass
+    t = interleaved(runs, CNN_ROUNDS, warm)
+    entry = {"architecture": arch, "samples": len(x), "ocrkit_s": round(t["ocrkit"], 2)}
+    print(f"  ocrkit   {t['ocrkit']:7.2f} s/epoch")
+    if "pytorch" in t:
+        ratio = t["ocrkit"] / t["pytorch"]
+        print(f"  pytorch  {t['pytorch']:7.2f} s/epoch  ({about})")
+        print(f"  ratio    ocrkit / pytorch = {ratio:.2f}x  (aim: <= 1.2x)")
+        entry.update(pytorch_s=round(t["pytorch"], 2), pytorch=about, ratio=round(ratio, 3))
+    else:
+        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
+    results["cnn_epoch"] = entry
+    page = x[:100]
+    net.predict(page)
+    t_page = interleaved({"page": lambda: net.predict(page)}, rounds=20)["page"]
+    print(f"  inference: 100 characters in {1000 * t_page:.1f} ms (aim: well under 100 ms)")
+    results["cnn_100_chars_ms"] = round(1000 * t_page, 2)
+
+
+def layout_bench(results: dict) -> None:
+    """Why channels last: one 3x3 convolution (32 -> 32 channels, 32x32, batch 64), forward and
+    input gradient as im2col + GEMM, in each layout. Channels first needs its windows gathered
+    across planes and the GEMM output (N*H*W, F) transposed back to (N, F, H, W)."""
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    rng = np.random.default_rng(0)
+    n, h, c, f, k = 64, 32, 32, 32, 3
+    w = rng.standard_normal((k * k * c, f)).astype(np.float32)
+    x_last = rng.random((n, h + 2, h + 2, c), dtype=np.float32)
+    x_first = np.ascontiguousarray(x_last.transpose(0, 3, 1, 2))
+
+    def last():             # (N, H, W, C) in, (N, H, W, F) out
+        cols = np.ascontiguousarray(windows(x_last, (k, k), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3))
+        y = (cols.reshape(-1, k * k * c) @ w).reshape(n, h, h, f)
+        dcols = np.ascontiguousarray(windows(np.pad(y, ((0, 0), (1, 1), (1, 1), (0, 0))), (k, k),
+                                             axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3))
+        return dcols.reshape(-1, k * k * f) @ w.reshape(k * k, c, f).transpose(0, 2, 1).reshape(-1, c)
+
+    def first():            # (N, C, H, W) in, (N, F, H, W) out
+        cols = np.ascontiguousarray(windows(x_first, (k, k), axis=(2, 3)).transpose(0, 2, 3, 4, 5, 1))
+        y = np.ascontiguousarray((cols.reshape(-1, k * k * c) @ w).reshape(n, h, h, f)
+                                 .transpose(0, 3, 1, 2))
+        dcols = np.ascontiguousarray(windows(np.pad(y, ((0, 0), (0, 0), (1, 1), (1, 1))), (k, k),
+                                             axis=(2, 3)).transpose(0, 2, 3, 4, 5, 1))
+        dx = dcols.reshape(-1, k * k * f) @ w.reshape(k * k, c, f).transpose(0, 2, 1).reshape(-1, c)
+        return np.ascontiguousarray(dx.reshape(n, h, h, c).transpose(0, 3, 1, 2))
+
+    t = interleaved({"channels last": last, "channels first": first}, rounds=10)
+    print(f"conv layout (3x3, 32->32, 32x32, batch 64, forward + input gradient): channels last "
+          f"{1000 * t['channels last']:.1f} ms, channels first {1000 * t['channels first']:.1f} ms")
+    results["conv_layout_ms"] = {k: round(1000 * v, 1) for k, v in t.items()}
 
 
 def clean(text: str) -> str:
@@ -171,6 +328,8 @@ def main():
     else:
         print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
     results["mlp_epoch"] = entry
+    layout_bench(results)
+    cnn_bench(results, x, y, source)
     ocr_bench(results)
     synth_bench(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -31,8 +31,8 @@ def main():
     read hand-printed pages."""
 
 
-from ocrkit.cli import data, evaluate, inspect, ocr, synth, train  # noqa: E402
+from ocrkit.cli import autoencode, data, evaluate, finetune, inspect, ocr, synth, train  # noqa: E402,E501
 
-for module in (ocr, train, evaluate, inspect, data, synth):
+for module in (ocr, train, finetune, autoencode, evaluate, inspect, data, synth):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -12,13 +12,21 @@ split_option = click.option(
     help="Which part of the dataset [default: test for a named dataset, all for a path].")
 
 
+restrict_option = click.option(
+    "--restrict", is_flag=True,
+    help="Let the model choose only among DATASET's classes (e.g. no digits for a "
+         "letters-only set: O cannot become 0).")
+
+
 def _load(model_path, dataset, split, data_dir, size):
     from pathlib import Path
     from ocrkit import modelfile
     from ocrkit.data import NAMES, load_dataset
     model = modelfile.load(model_path)
     if split is None:
-        split = "test" if dataset.lower() in NAMES and not Path(dataset).exists() else "all"
+        named = all(part.lower() in NAMES and not Path(part).exists()
+                    for part in dataset.split("+"))
+        split = "test" if named else "all"
     ds = load_dataset(dataset, split, data_dir, size)
     return model, ds, split
 
@@ -27,27 +35,39 @@ def _load(model_path, dataset, split, data_dir, size):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("dataset")
 @split_option
+@restrict_option
 @data_dir_option
 @size_option
 @format_option
-def evaluate(model, dataset, split, data_dir, size, fmt):
-    """Score MODEL on DATASET: accuracy, n, per-class accuracy.
+def evaluate(model, dataset, split, restrict, data_dir, size, fmt):
+    """Score MODEL on DATASET: accuracy, n, per-class accuracy (an autoencoder: mean PSNR
+    in dB over the images, data range 1, and MSE per pixel).
 
     DATASET is a name (emnist, nist36, synth; a+b mixes) or a path (.mat, EMNIST .gz, folder of class folders).
 
     \b
     Example:  ocrkit evaluate models/mlp.pkl emnist --split test --format json
     """
-    from ocrkit.metrics import classifier_report
+    from ocrkit.metrics import autoencoder_report, classifier_report
     m, ds, split = _load(model, dataset, split, data_dir, size)
-    report = classifier_report(m, ds)
+    if m.kind == "autoencoder":
+        report = autoencoder_report(m, ds)
+        if fmt == "json":
+            out = {k: report[k] for k in ("psnr", "mse", "n")}
+            out.update(model=str(model), dataset=dataset, split=split)
+            click.echo(json.dumps(out, indent=2))
+        else:
+            click.echo(f"psnr {report['psnr']:.2f} dB (mse {report['mse']:.5f}) on "
+                       f"{report['n']} samples ({dataset}, {split})")
+        return
+    report = classifier_report(m, ds, restrict)
     if fmt == "json":
         out = {k: report[k] for k in ("accuracy", "n", "per_class")}
-        out.update(model=str(model), dataset=dataset, split=split)
+        out.update(model=str(model), dataset=dataset, split=split, restricted=restrict)
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples "
-               f"({dataset}, {split})")
+               f"({dataset}, {split}{_restricted(restrict, ds)})")
     click.echo("per class: " + "  ".join(f"{c} {a:.2f}" for c, a in report["per_class"].items()))
 
 
@@ -55,13 +75,14 @@ def evaluate(model, dataset, split, data_dir, size, fmt):
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("dataset")
 @split_option
+@restrict_option
 @data_dir_option
 @size_option
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="confusion.png",
               help="Where to write the confusion-matrix figure.")
 @click.option("--top", type=click.IntRange(min=1), default=10, help="How many confused pairs.")
 @quiet_option
-def confusion(model, dataset, split, data_dir, size, out, top, quiet):
+def confusion(model, dataset, split, restrict, data_dir, size, out, top, quiet):
     """Draw MODEL's confusion matrix on DATASET and print the most confused pairs.
 
     Each line reads `TRUE -> PREDICTED  COUNT`.
@@ -72,8 +93,9 @@ def confusion(model, dataset, split, data_dir, size, out, top, quiet):
     from ocrkit import plots
     from ocrkit.metrics import classifier_report, top_confusions
     m, ds, split = _load(model, dataset, split, data_dir, size)
-    report = classifier_report(m, ds)
-    click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples ({dataset}, {split})")
+    report = classifier_report(m, ds, restrict)
+    click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples ({dataset}, {split}"
+               f"{_restricted(restrict, ds)})")
     for true, pred, count in top_confusions(report["confusion"], m.classes, top):
         click.echo(f"{true} -> {pred}  {count}")
     try:
@@ -82,6 +104,10 @@ def confusion(model, dataset, split, data_dir, size, out, top, quiet):
     except OSError as exc:
         raise click.ClickException(f"{out}: cannot write figure ({exc.strerror or exc})")
     note(f"confusion matrix written to {out}", quiet)
+
+
+def _restricted(restrict, ds) -> str:
+    return f", choosing among its {len(ds.classes)} classes" if restrict else ""
 
 
 COMMANDS = [evaluate, confusion]

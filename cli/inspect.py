@@ -45,8 +45,17 @@ def inspect(model, fmt):
 
 
 def _describe(spec: dict) -> str:
+    bn = " batchnorm" if spec.get("batchnorm") else ""
     if spec["type"] == "dense":
-        return f"dense {spec['units']} {spec.get('activation', 'identity')}"
+        return f"dense {spec['units']}{bn} {spec.get('activation', 'identity')}"
+    if spec["type"] == "conv2d":
+        k, stride = spec.get("kernel", 3), spec.get("stride", 1)
+        return (f"conv {spec['filters']}x{k}x{k}" + (f"/{stride}" if stride != 1 else "")
+                + f" {spec.get('padding', 'same')}{bn} {spec.get('activation', 'relu')}")
+    if spec["type"] == "maxpool2d":
+        return f"maxpool {spec.get('size', 2)}"
+    if spec["type"] == "dropout":
+        return f"dropout {spec.get('rate', 0.5)}"
     return spec["type"]
 
 

@@ -21,10 +21,25 @@ def _hidden(ctx, param, value):
     return sizes
 
 
+def _arch(ctx, param, value):
+    """Check an --arch string before any data is loaded."""
+    if value is not None:
+        from ocrkit.engine.specs import arch_specs
+        try:
+            arch_specs(value, 2)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc))
+    return value
+
+
 @click.command()
 @click.argument("dataset")
 @click.option("--hidden", default="512,256", callback=_hidden,
               help="Hidden layer sizes, comma-separated (HW5: 64).")
+@click.option("--arch", default=None, callback=_arch,
+              help="Network as a short string instead of --hidden/--activation, e.g. "
+              "conv32-conv32-pool-conv64-pool-fc128 (tokens: convN[kK][s2][v][bn], pool[P], "
+              "fcN[bn], drop[P]).")
 @click.option("--activation", type=click.Choice(["sigmoid", "tanh", "relu"]), default="relu",
               help="Hidden-layer activation.")
 @click.option("--epochs", type=click.IntRange(min=1), default=20, help="Training epochs.")
@@ -54,10 +69,10 @@ def _hidden(ctx, param, value):
 @data_dir_option
 @size_option
 @quiet_option
-def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule,
+def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, schedule,
           weight_decay, patience, balance, augment, seed, use_float64, out, plots_dir, resume,
           data_dir, size, quiet):
-    """Train an MLP on DATASET and write the model file OUT.
+    """Train an MLP (or with --arch a CNN) on DATASET and write the model file OUT.
 
     DATASET is a name (emnist, nist36, synth; emnist+synth mixes) or a path (.mat, EMNIST
     .gz, folder of class folders); a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
@@ -67,6 +82,7 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
     \b
     Examples:
       ocrkit train emnist --epochs 20 -o models/mlp.pkl
+      ocrkit train emnist --arch conv32-pool-conv64-pool-fc128 --epochs 12 -o cnn.pkl
       ocrkit train nist36 --hidden 64 --activation sigmoid --optimizer momentum \\
                           --lr 0.01 --lr 0.1 --lr 0.001 --epochs 50   # HW5 x10 / x0.1
     """
@@ -75,7 +91,7 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
     from ocrkit import modelfile, plots
     from ocrkit.data import load_dataset
     from ocrkit.metrics import classifier_report
-    from ocrkit.train import checkpoint_path, mlp_specs, train_model
+    from ocrkit.train import arch_specs, checkpoint_path, mlp_specs, train_model
 
     if resume and len(lr) > 1:
         raise click.UsageError("--resume continues one run; give a single --lr")
@@ -87,7 +103,11 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
     test_set = load_dataset(dataset, "test", data_dir, size)
     note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
          f"samples, {len(train_set.classes)} classes", quiet)
-    specs = mlp_specs(hidden, activation, len(train_set.classes))
+    _note_gaps(train_set, valid_set, test_set, quiet)
+    if arch:
+        specs = arch_specs(arch, len(train_set.classes))
+    else:
+        specs = mlp_specs(hidden, activation, len(train_set.classes))
     dtype = np.float64 if use_float64 else np.float32
     plots_dir = Path(plots_dir)
     runs, results = {}, []
@@ -99,24 +119,26 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
             patience=patience, seed=seed, balance=balance, augment=augment, dtype=dtype,
             checkpoint_to=ckpt,
             resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
-            config={"dataset": dataset, "size": size, "hidden": hidden,
-                    "activation": activation})
+            config={"dataset": dataset, "size": size,
+                    **({"arch": arch} if arch else {"hidden": hidden, "activation": activation})})
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; "
                                        "nothing saved")
-        test = classifier_report(model, test_set)
-        model.scores = {"valid_accuracy": result.best_score, "test_accuracy": test["accuracy"],
-                        "dataset": dataset}
+        test = classifier_report(model, test_set) if len(test_set) else {"accuracy": None}
+        model.scores = {"valid_accuracy": result.best_score if len(valid_set) else None,
+                        "test_accuracy": test["accuracy"], "dataset": dataset}
         modelfile.save(model, path)
         ckpt.unlink(missing_ok=True)
         runs[f"lr {rate:g}"] = result.history
         results.append({"lr": rate, "model": str(path), "best_epoch": result.best_epoch,
                         "stopped": result.stopped, "valid_accuracy": result.best_score,
                         "test_accuracy": test["accuracy"], "seconds": round(result.seconds, 1)})
-        click.echo(f"lr {rate:g}: valid accuracy {result.best_score:.4f} (epoch "
-                   f"{result.best_epoch}), test accuracy {test['accuracy']:.4f} -> {path}")
+        scored = "valid" if len(valid_set) else "train (no validation samples)"
+        tested = "n/a (no test samples)" if test["accuracy"] is None else f"{test['accuracy']:.4f}"
+        click.echo(f"lr {rate:g}: {scored} accuracy {result.best_score:.4f} (epoch "
+                   f"{result.best_epoch}), test accuracy {tested} -> {path}")
         first = model.network.first_weights
-        if first is not None and first.shape[0] == 1024:
+        if first is not None and (first.shape[0] == 1024 or first.ndim == 4 and first.shape[2] == 1):
             plots.weight_grid(result.extra["initial_first_weights"],
                               plots_dir / f"{path.stem}-weights-initial.png",
                               "first-layer weights before training")
@@ -131,6 +153,22 @@ def train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedu
     (plots_dir / f"{Path(out).stem}-runs.json").write_text(json.dumps(results, indent=2))
     if results[-1]["stopped"] == "interrupted":
         raise SystemExit(130)
+
+
+def _note_gaps(train_set, valid_set, test_set, quiet):
+    """Say what a small or patchy dataset lacks, so its numbers are read for what they are."""
+    import numpy as np
+    skipped = train_set.info.get("skipped") or []
+    if skipped:
+        note(f"skipped {len(skipped)} unreadable image(s): {', '.join(skipped[:5])}"
+             + (" ..." if len(skipped) > 5 else ""), quiet)
+    seen = np.bincount(train_set.y, minlength=len(train_set.classes))
+    empty = [c for c, n in zip(train_set.classes, seen) if n == 0]
+    if empty:
+        note(f"no training samples for class(es) {' '.join(empty)}", quiet)
+    for name, part in (("validation", valid_set), ("test", test_set)):
+        if not len(part):
+            note(f"no {name} samples: the dataset is too small for a 10% {name} split", quiet)
 
 
 def _with_lr(path: Path, rate: float) -> Path:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from ocrkit.engine import Network, schedule_lr
 from ocrkit.engine.optim import Optimizer
+from ocrkit.engine.specs import arch_specs, mlp_specs  # noqa: F401  (the CLI builds specs here)
 from ocrkit.errors import OcrkitError
 
 
@@ -60,8 +61,6 @@ class Trainer:
                  progress: bool | None = None, desc: str = "train"):
         if epochs < 1:
             raise OcrkitError("epochs must be at least 1")
-        if augment is not None and not getattr(loss, "takes_logits", False):
-            raise OcrkitError("augmentation applies to classifiers (inputs and labels)")
         if batch_size < 1:
             raise OcrkitError("batch size must be at least 1")
         self.net, self.loss, self.opt = network, loss, optimizer
@@ -71,15 +70,18 @@ class Trainer:
         self.patience = patience
         self.seed = seed
         self.balance = balance
-        self.augment = augment      # callable(xb, rng) -> xb, applied to each training batch
+        # callable(xb, rng) -> xb, applied to each training batch's inputs only: the targets
+        # are indexed separately, so an autoencoder given a corruption learns to denoise
+        self.augment = augment
         self.checkpoint = checkpoint
         self.progress = progress
         self.desc = desc
         self.classifier = bool(getattr(loss, "takes_logits", False))
 
     # -- scoring -----------------------------------------------------------------------------
-    def evaluate(self, x: np.ndarray, target: np.ndarray, batch_size: int = 2048):
+    def evaluate(self, x: np.ndarray, target: np.ndarray, batch_size: int | None = None):
         """Mean loss and accuracy (NaN for an autoencoder) over a whole set, in batches."""
+        batch_size = batch_size or self.net.batch_limit
         total, correct = 0.0, 0
         with np.errstate(over="ignore", invalid="ignore"):
             for i in range(0, len(x), batch_size):
@@ -218,13 +220,6 @@ class Trainer:
 
 
 # -- a whole training run, as the CLI and `make models` use it -----------------------------------
-def mlp_specs(hidden, activation: str, n_outputs: int, output: str = "softmax") -> list[dict]:
-    """flatten -> dense(h, activation) for each h -> dense(n_outputs, output)."""
-    return ([{"type": "flatten"}]
-            + [{"type": "dense", "units": int(h), "activation": activation} for h in hidden]
-            + [{"type": "dense", "units": int(n_outputs), "activation": output}])
-
-
 def checkpoint_path(out) -> "Path":
     from pathlib import Path
     return Path(str(out) + ".ckpt")
@@ -235,23 +230,50 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                 weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
                 balance: bool = False, augment: bool = False, dtype=np.float32,
                 checkpoint_to=None, resume: bool = False,
-                progress: bool | None = None, desc: str = "train", config: dict | None = None):
+                progress: bool | None = None, desc: str = "train", config: dict | None = None,
+                kind: str = "classifier", noise: float = 0.0,
+                start_from: dict | None = None, freeze: bool = False,
+                head_lr: float | None = None):
     """Build the network of `specs`, train it on `train` (a Dataset), keep the best weights by
     `valid`, and return (Model, TrainResult).
+
+    `kind` "classifier" trains on the labels with softmax cross-entropy; "autoencoder" trains
+    on the images themselves (target = x) with squared error. `noise` (autoencoders) corrupts
+    each training batch's inputs with salt-and-pepper noise of that probability and the
+    validation inputs once (fixed seed), the targets staying clean: a denoising autoencoder.
+
+    Fine-tuning: `start_from` holds parameters (by name) to start from instead of the random
+    initialisation, for every layer they cover; `freeze` trains only the output layer (the
+    last spec); `head_lr` gives the output layer its own learning rate.
 
     With `checkpoint_to`, an atomic checkpoint is written there after every epoch; with
     `resume`, training continues from that checkpoint (which must be of the same run).
     """
     from ocrkit import modelfile
-    from ocrkit.data.augment import Augment
-    from ocrkit.engine import SoftmaxCrossEntropy, make_optimizer
+    from ocrkit.data.augment import Augment, SaltAndPepper
+    from ocrkit.engine import SoftmaxCrossEntropy, SquaredError, make_optimizer
+
+    if kind not in modelfile.KINDS:
+        raise ValueError(f"unknown model kind {kind!r}")
+    autoencoder = kind == "autoencoder"
+    if autoencoder and augment:
+        raise OcrkitError("an autoencoder's target is its input: geometric augmentation would "
+                          "change one and not the other (use noise for a denoising one)")
+    if noise and not autoencoder:
+        raise OcrkitError("noise corruption is for autoencoders")
 
     config = dict(config or {})
     config.update(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
                   schedule=schedule, weight_decay=weight_decay, patience=patience, seed=seed,
                   balance=balance, augment=augment, dtype=np.dtype(dtype).name)
+    if autoencoder:
+        config.update(kind=kind, noise=noise)
     net = Network(specs, train.x.shape[1:], np.random.default_rng(seed), dtype)
-    model = modelfile.Model(net, train.classes, "classifier", training=config)
+    if start_from:
+        net.set_params({**net.get_params(), **start_from})
+    if freeze:
+        net.freeze_below(len(specs) - 1)
+    model = modelfile.Model(net, train.classes, kind, training=config)
     state = None
     if resume:
         state = load_checkpoint(checkpoint_to, model)
@@ -261,13 +283,25 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
             model.history = s["history"]
             modelfile.dump_atomic({"format": "ocrkit-checkpoint", "model": model.to_dict(),
                                    "state": s}, checkpoint_to)
-    trainer = Trainer(net, SoftmaxCrossEntropy(), make_optimizer(optimizer, lr, weight_decay),
+    corrupt = SaltAndPepper(noise) if noise else None
+    opt = make_optimizer(optimizer, lr, weight_decay)
+    if head_lr is not None:     # the output layer's pairs at head_lr, the rest at lr
+        head = len(specs) - 1
+        opt.scales = [head_lr / lr if net.spec_of[j] == head else 1.0
+                      for j in range(net.trainable_from, len(net.layers))
+                      for _ in net.layers[j].params]
+    trainer = Trainer(net, SquaredError() if autoencoder else SoftmaxCrossEntropy(), opt,
                       epochs=epochs, batch_size=batch_size, schedule=schedule,
                       patience=patience, seed=seed, balance=balance,
-                      augment=Augment() if augment else None, checkpoint=save_checkpoint, progress=progress, desc=desc)
+                      augment=corrupt or (Augment() if augment else None),
+                      checkpoint=save_checkpoint, progress=progress, desc=desc)
     first = net.first_weights
     initial = None if first is None else first.copy()
-    result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)
+    if autoencoder:     # the target is the (clean) input
+        valid_in = valid.x if corrupt is None else corrupt(valid.x, np.random.default_rng(seed))
+        result = trainer.fit(train.x, train.x, (valid_in, valid.x), resume=state)
+    else:
+        result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)
     result.extra["initial_first_weights"] = initial
     model.history = result.history
     model.training.update(best_epoch=result.best_epoch, stopped=result.stopped,
@@ -293,4 +327,15 @@ def load_checkpoint(path, model) -> dict:
     if saved["architecture"] != model.network.specs or list(saved["classes"]) != list(model.classes):
         raise OcrkitError(f"{path}: the checkpoint is of another architecture or class set; "
                           "resume with the same options")
+    before, now = saved.get("training", {}), model.training
+    changed = [f"{k} {before[k]!r} -> {now[k]!r}" for k in RESUME_MUST_MATCH
+               if k in before and k in now and before[k] != now[k]]
+    if changed:
+        raise OcrkitError(f"{path}: --resume continues the same run, but {', '.join(changed)}; "
+                          "give the options of the interrupted run")
     return obj["state"]
+
+
+# training options a resumed run must share with its checkpoint (more epochs are allowed)
+RESUME_MUST_MATCH = ("optimizer", "lr", "batch_size", "schedule", "weight_decay", "balance",
+                     "augment", "seed", "dtype", "dataset", "size", "kind", "noise")

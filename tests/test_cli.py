@@ -156,3 +156,26 @@ def test_train_on_synth_needs_no_data(tmp_path, monkeypatch):
     out = json.loads(run("evaluate", tmp_path / "s.pkl", "synth", "--size", "3000",
                          "--format", "json").output)
     assert out["n"] == 300 and out["accuracy"] == pytest.approx(test_acc, abs=1e-4)
+
+
+def test_evaluate_a_mix_of_named_datasets_defaults_to_the_test_split(tmp_path):
+    run("train", "synth", "--size", "600", "--hidden", "8", "--epochs", "1",
+        "-o", tmp_path / "s.pkl", "--plots", tmp_path, "-q")
+    res = json.loads(run("evaluate", tmp_path / "s.pkl", "synth+synth", "--size", "600",
+                         "--format", "json").output)
+    assert res["split"] == "test" and res["n"] == 2 * 60
+
+
+def test_restrict_chooses_only_among_the_datasets_classes(nist26_path, tmp_path):
+    """nist26 holds letters only: restricted, the 36-class model can no longer answer 0 for O."""
+    from pathlib import Path
+    shipped = Path(__file__).resolve().parents[1] / "models" / "mlp.pkl"
+    plain = json.loads(run("evaluate", shipped, nist26_path, "--format", "json").output)
+    only = json.loads(run("evaluate", shipped, nist26_path, "--format", "json",
+                          "--restrict").output)
+    assert only["restricted"] and not plain["restricted"]
+    assert only["per_class"]["O"] > plain["per_class"]["O"] + 0.3     # O -> 0 was the big one
+    assert only["accuracy"] > plain["accuracy"]
+    out = run("confusion", shipped, nist26_path, "--restrict", "--out", tmp_path / "c.png",
+              "-q").output
+    assert not re.search(r"-> \d", out)                               # no digit predicted

@@ -320,3 +320,134 @@ def test_synth_page_from_a_binary_file_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["synth", "page", str(binary), "-o", str(tmp_path / "p.png")])
     assert result.exit_code == 1 and not (tmp_path / "p.png").exists()
     assert "not a UTF-8 text file" in result.output and "Traceback" not in result.output
+
+
+# -- ocr: ground truth checked first; figures that cannot be written ---------------------------
+@pytest.fixture
+def page_png(tmp_path):
+    from ocrkit.data.pages import write_page
+    image, _ = write_page("HELLO 42", tmp_path / "page.png", seed=3, colour=False)
+    return image
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "binary", "nul"])
+def test_bad_truth_stops_before_any_image_is_read(tmp_path, page_png, kind):
+    """The first image has good truth, the second bad: nothing is read and no page is lost
+    half way; one Error line names the bad file."""
+    bad = tmp_path / "bad.gt.txt"
+    if kind == "folder":
+        bad.mkdir()
+    elif kind == "binary":
+        bad.write_bytes(bytes(range(128, 256)))
+    elif kind == "nul":
+        bad.write_bytes(b"HELLO\x00\x00\x00\x00 42\n")
+    good = page_png.with_name("page.gt.txt")
+    result = run("ocr", page_png, page_png, "--truth", good, "--truth", bad)
+    line = error_line(result)
+    assert "bad.gt.txt" in line
+    assert result.stdout == ""
+    assert result.exit_code == (2 if kind in ("missing", "folder") else 1)
+
+
+def test_overlay_with_an_unknown_extension(tmp_path, page_png):
+    line = error_line(run("ocr", page_png, "--overlay", tmp_path / "boxes.xyz"))
+    assert "boxes.xyz" in line and ".png" in line
+    assert not (tmp_path / "boxes.xyz").exists()
+
+
+def test_overlay_under_a_regular_file(tmp_path, page_png):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("I am a file\n")
+    line = error_line(run("ocr", page_png, "--overlay", blocker / "boxes.png"))
+    assert "blocker" in line
+    assert blocker.read_text() == "I am a file\n"
+
+
+@pytest.mark.parametrize("where", ["figure.xyz", "blocker/figure.png"])
+def test_synth_chars_unwritable_output(tmp_path, where):
+    (tmp_path / "blocker").write_text("I am a file\n")
+    line = error_line(run("synth", "chars", "-o", tmp_path / where, "--n", "12"))
+    assert where.split("/")[0] in line
+    assert not (tmp_path / "figure.xyz").exists()
+
+
+@pytest.mark.parametrize("where", ["figure.xyz", "blocker/figure.png"])
+def test_confusion_unwritable_output(tmp_path, mat36, good_model, where):
+    (tmp_path / "blocker").write_text("I am a file\n")
+    line = error_line(run("confusion", good_model[0], mat36, "--out", tmp_path / where))
+    assert where.split("/")[0] in line
+
+
+def test_synth_page_under_a_regular_file(tmp_path):
+    (tmp_path / "note.txt").write_text("HELLO\n")
+    (tmp_path / "blocker").write_text("I am a file\n")
+    line = error_line(run("synth", "page", tmp_path / "note.txt", "-o",
+                          tmp_path / "blocker" / "page.png", "--char-height", "30"))
+    assert "blocker" in line
+
+
+def test_plots_write_errors_are_one_line_and_close_the_figure(tmp_path):
+    import matplotlib.pyplot as plt
+    from ocrkit import plots
+    from ocrkit.errors import OcrkitError
+    (tmp_path / "blocker").write_text("I am a file\n")
+    images = np.zeros((3, 32, 32), np.float32)
+    for target in (tmp_path / "grid.xyz", tmp_path / "blocker" / "grid.png"):
+        with pytest.raises(OcrkitError) as info:
+            plots.sample_grid(images, target)
+        assert "\n" not in str(info.value) and target.name in str(info.value)
+    assert plt.get_fignums() == []
+
+
+def test_resume_with_other_training_options_is_refused(tmp_path, mat36, good_model):
+    """A checkpoint continued with another --lr would silently mix two runs."""
+    out = tmp_path / "r.pkl"
+    args = ["train", mat36, "--epochs", "1", "--hidden", "8", "-q", "--plots", tmp_path / "p"]
+    from ocrkit import train as train_module
+    original = train_module.Trainer.fit
+
+    def fit_then_die(self, *a, **k):
+        original(self, *a, **k)
+        raise SystemExit("killed")
+
+    train_module.Trainer.fit = fit_then_die
+    try:
+        run(*args, "-o", out)
+    finally:
+        train_module.Trainer.fit = original
+    assert (tmp_path / "r.pkl.ckpt").exists()
+    line = error_line(run(*args, "--epochs", "2", "--lr", "0.01", "-o", out, "--resume"))
+    assert "lr 0.001 -> 0.01" in line
+    assert (tmp_path / "r.pkl.ckpt").exists() and not out.exists()
+    result = run(*args, "--epochs", "2", "-o", out, "--resume")      # more epochs: fine
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", ["", " ", "synth+"])
+def test_empty_dataset_name(name, good_model):
+    path, _ = good_model
+    assert "empty dataset name" in error_line(run("evaluate", path, name))
+
+
+def test_tiny_folder_trains_and_says_what_it_lacks(tmp_path):
+    """Three images a class leave no test split; a class folder with nothing readable and an
+    unreadable file are named, and the model is still written."""
+    from PIL import Image
+    root = tmp_path / "mine"
+    for c in "ABC":
+        (root / c).mkdir(parents=True)
+    for c in "AB":
+        for i in range(3):
+            a = np.full((40, 30), 255, np.uint8)
+            a[5 + i:35, 10:14] = 0
+            if c == "B":
+                a[5:9, 5:25] = 0
+            Image.fromarray(a).save(root / c / f"{i}.png")
+    (root / "A" / "bad.png").write_text("not an image")
+    result = run("train", root, "--hidden", "8", "--epochs", "1", "-o", tmp_path / "m.pkl",
+                 "--plots", tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    assert "test accuracy n/a (no test samples)" in result.stdout
+    assert "skipped 1 unreadable image(s): bad.png" in result.stderr
+    assert "no training samples for class(es) C" in result.stderr
+    assert modelfile.load(tmp_path / "m.pkl").scores["test_accuracy"] is None

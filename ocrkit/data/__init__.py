@@ -145,6 +145,9 @@ def load_dataset(name: str, split: str = "train", data_dir=None, size: int | Non
     """
     if split not in SPLITS:
         raise OcrkitError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
+    if not name.strip() or any(not part.strip() for part in name.split("+")):
+        raise OcrkitError(f"empty dataset name {name!r}; give a name ({', '.join(NAMES)}) or a "
+                          "path")
     if "+" in name and not Path(name).exists():
         return concatenate([load_dataset(part, split, data_dir, size)
                             for part in name.split("+")], name)

@@ -66,3 +66,21 @@ def stratified_split(y: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 0) ->
         for part, chunk in zip(parts, np.split(idx, cuts)):
             part.append(chunk)
     return [np.sort(np.concatenate(p)) if p else np.zeros(0, np.int64) for p in parts]
+
+
+def per_class_split(y: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(first, rest): `n` random indices of every class, and all the others (sorted).
+
+    The few-shot protocol: train on n samples a class, test on the rest. A class with n or
+    fewer samples goes wholly into `first`.
+    """
+    rng = np.random.default_rng(seed)
+    first, rest = [], []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        idx = idx[rng.permutation(len(idx))]
+        first.append(idx[:n])
+        rest.append(idx[n:])
+    empty = np.zeros(0, np.int64)
+    return (np.sort(np.concatenate(first)) if first else empty,
+            np.sort(np.concatenate(rest)) if rest else empty)

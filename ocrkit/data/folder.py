@@ -6,6 +6,7 @@ otherwise sorted by name.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ def read_image(path) -> np.ndarray:
     from skimage import io
     path = Path(path)
     try:
-        image = io.imread(path)
+        with warnings.catch_warnings():     # imageio's plugin chatter on non-images
+            warnings.simplefilter("ignore", DeprecationWarning)
+            image = io.imread(path)
     except Exception as exc:
         raise OcrkitError(f"{path}: not a readable image ({type(exc).__name__})") from None
     if image.ndim == 3 and image.shape[0] == 1 and image.shape[-1] not in (1, 2, 3, 4):

@@ -84,6 +84,7 @@ class Network:
         rng = rng if rng is not None else np.random.default_rng(0)
         self.layers: list[Layer] = []
         self.names: list[str] = []   # parameter-name prefix of each layer ("" when none)
+        self.spec_of: list[int] = []  # the spec index each layer was built from
         shape = self.input_shape
         for i, spec in enumerate(self.specs):
             try:
@@ -94,8 +95,10 @@ class Network:
             for layer in build(spec, shape, rng, self.dtype):
                 self.layers.append(layer)
                 self.names.append(str(i) if layer.params or layer.buffers else "")
+                self.spec_of.append(i)
                 shape = layer.output_shape(shape)
         self.output_shape = shape
+        self.trainable_from = 0     # layers before this index are frozen (fine-tuning)
 
     # -- running -------------------------------------------------------------------------------
     def forward(self, x: np.ndarray, train: bool = False, logits: bool = False) -> np.ndarray:
@@ -104,8 +107,8 @@ class Network:
         if logits and isinstance(layers[-1], Softmax):
             layers = layers[:-1]
         self._ran = layers
-        for layer in layers:
-            x = layer.forward(x, train)
+        for i, layer in enumerate(layers):
+            x = layer.forward(x, train and i >= self.trainable_from)   # frozen: inference mode
         return x
 
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -116,7 +119,8 @@ class Network:
         layers = self._ran
         stop = 0
         if not input_grad:
-            stop = next((i for i, layer in enumerate(layers) if layer.params), 0)
+            stop = next((i for i, layer in enumerate(layers)
+                         if layer.params and i >= self.trainable_from), 0)
         for i in range(len(layers) - 1, stop - 1, -1):
             dout = layers[i].backward(dout, need_dx=input_grad or i > stop)
         return dout
@@ -138,8 +142,9 @@ class Network:
 
     # -- parameters ----------------------------------------------------------------------------
     def param_grad_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The trainable parameters and their gradients (frozen layers left out)."""
         return [(layer.params[k], layer.grads[k])
-                for layer in self.layers for k in layer.params]
+                for layer in self.layers[self.trainable_from:] for k in layer.params]
 
     def _arrays(self) -> dict[str, np.ndarray]:
         """Every saved array by name: parameters ("1.W") and buffers ("2.mean" of BatchNorm)."""
@@ -171,4 +176,10 @@ class Network:
         return None
 
     def n_params(self) -> int:
-        return sum(p.size for p, _ in self.param_grad_pairs())
+        return sum(p.size for layer in self.layers for p in layer.params.values())
+
+    def freeze_below(self, spec_index: int) -> None:
+        """Freeze every layer built from specs before `spec_index`: no updates, inference-mode
+        dropout and batch norm, and no backward pass through them."""
+        self.trainable_from = next((j for j, i in enumerate(self.spec_of) if i >= spec_index),
+                                   len(self.layers))

@@ -17,20 +17,22 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.state: list[list[np.ndarray]] = []
         self.t = 0
+        self.scales: list[float] | None = None   # per-pair multipliers of lr (fine-tuning)
 
     def step(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         if not self.state:
             self.state = [self._init_state(p) for p, _ in pairs]
         self.t += 1
-        for (p, g), s in zip(pairs, self.state):
+        scales = self.scales or [1.0] * len(pairs)
+        for (p, g), s, scale in zip(pairs, self.state, scales):
             if self.weight_decay and p.ndim > 1:
                 g = g + self.weight_decay * p
-            self._update(p, g, s)
+            self._update(p, g, s, self.lr * scale)
 
     def _init_state(self, p):
         return []
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, lr):
         raise NotImplementedError
 
     def state_dict(self) -> dict:
@@ -47,8 +49,8 @@ class SGD(Optimizer):
     def _init_state(self, p):
         return [np.empty_like(p)]       # scratch for lr * g, so a step allocates nothing
 
-    def _update(self, p, g, state):
-        step = np.multiply(g, self.lr, out=state[0])
+    def _update(self, p, g, state, lr):
+        step = np.multiply(g, lr, out=state[0])
         p -= step
 
 
@@ -62,10 +64,10 @@ class Momentum(Optimizer):
     def _init_state(self, p):
         return [np.zeros_like(p), np.empty_like(p)]   # momentum, scratch
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, lr):
         m, step = state
         m *= self.momentum
-        m -= np.multiply(g, self.lr, out=step)
+        m -= np.multiply(g, lr, out=step)
         p += m
 
 
@@ -80,14 +82,14 @@ class Adam(Optimizer):
     def _init_state(self, p):
         return [np.zeros_like(p), np.zeros_like(p)]
 
-    def _update(self, p, g, state):
+    def _update(self, p, g, state, lr):
         m, v = state
         b1, b2 = self.beta1, self.beta2
         m *= b1
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * (g * g)
-        lr_t = self.lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        lr_t = lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
         p -= lr_t * m / (np.sqrt(v) + self.eps)
 
 

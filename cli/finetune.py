@@ -1,0 +1,111 @@
+"""`ocrkit finetune`: adapt a trained classifier to a new dataset, optionally against a run
+from scratch."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option, size_option
+from ocrkit.cli.train import OPTIMIZERS
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("dataset")
+@click.option("--epochs", type=click.IntRange(min=1), default=15, help="Training epochs.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-4,
+              help="Learning rate of the feature layers (all layers without --head-lr).")
+@click.option("--head-lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Learning rate of the output layer [default: --lr].")
+@click.option("--freeze/--no-freeze", default=False,
+              help="Train only the output layer; the feature layers stay as they are.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam")
+@click.option("--schedule", type=click.Choice(["constant", "step", "cosine"]), default="cosine")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32)
+@click.option("--augment/--no-augment", default=True,
+              help="Random affine, elastic, stroke-width and noise variants of each batch.")
+@click.option("--train-per-class", type=click.IntRange(min=1), default=None,
+              help="Few-shot protocol: train on this many samples of each class and test on "
+                   "all the rest (no validation split) [default: the dataset's train/valid/"
+                   "test split].")
+@click.option("--compare-scratch", is_flag=True,
+              help="Also train the same architecture from scratch on the same data and budget, "
+                   "and plot both curves.")
+@click.option("--seed", type=int, default=0)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default="finetuned.pkl",
+              help="Model file to write.")
+@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default="plots",
+              help="Folder for the curves.")
+@data_dir_option
+@size_option
+@quiet_option
+def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, batch_size,
+             augment, train_per_class, compare_scratch, seed, out, plots_dir, data_dir, size,
+             quiet):
+    """Fine-tune MODEL on DATASET and write the model file OUT.
+
+    When DATASET's classes are all among MODEL's, the whole network carries over; otherwise
+    (lower case, another alphabet, your own symbols) its output layer is replaced.
+
+    \b
+    Examples:
+      ocrkit finetune models/default.pkl my_letters/ -o mine.pkl
+      ocrkit finetune models/default.pkl out/choice-upper --train-per-class 20 \\
+                      --compare-scratch --plots docs/img -o out/choice.pkl
+    """
+    from ocrkit import modelfile, plots
+    from ocrkit.finetune import finetune as run_finetune
+    from ocrkit.metrics import classifier_report
+
+    out = Path(out)
+    modelfile.check_writable(out)
+    base = modelfile.load(model)
+    train_set, valid_set, test_set = _splits(dataset, train_per_class, seed, data_dir, size)
+    note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
+         f"samples, {len(train_set.classes)} classes", quiet)
+    options = dict(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
+                   schedule=schedule, seed=seed, augment=augment,
+                   progress=progress_enabled(quiet),
+                   config={"dataset": dataset, "size": size, "train_per_class": train_per_class})
+    runs, results = {}, {}
+    variants = [("fine-tuned", {"freeze": freeze, "head_lr": head_lr})]
+    if compare_scratch:
+        variants.append(("from scratch", {"scratch": True}))
+    for label, extra in variants:
+        tuned, result = run_finetune(base, train_set, valid_set, desc=label, **extra, **options)
+        if result.best_epoch == 0:
+            raise click.ClickException("interrupted before the first epoch ended; nothing saved")
+        test = classifier_report(tuned, test_set) if len(test_set) else {"accuracy": None}
+        tuned.scores = {"valid_accuracy": result.best_score if len(valid_set) else None,
+                        "test_accuracy": test["accuracy"], "dataset": dataset}
+        path = out if label == "fine-tuned" else out.with_name(f"{out.stem}-scratch{out.suffix}")
+        modelfile.save(tuned, path)
+        runs[label] = result.history
+        results[label] = {"model": str(path), "test_accuracy": test["accuracy"],
+                          "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
+                          "replaced_output_layer": tuned.training.get("replaced_output_layer")}
+        tested = "n/a" if test["accuracy"] is None else f"{test['accuracy']:.4f}"
+        click.echo(f"{label}: test accuracy {tested} after {len(result.history['train_loss'])} "
+                   f"epochs ({result.seconds:.0f} s) -> {path}")
+        if result.stopped == "interrupted":
+            break
+    plots_dir = Path(plots_dir)
+    curves = plots.training_curves(runs, plots_dir / f"{out.stem}-curves.png")
+    (plots_dir / f"{out.stem}-runs.json").write_text(json.dumps(results, indent=2))
+    note(f"curves written to {curves}", quiet)
+
+
+def _splits(dataset, train_per_class, seed, data_dir, size):
+    """(train, valid, test) Datasets: the dataset's own splits, or n per class + the rest."""
+    from ocrkit.data import load_dataset
+    from ocrkit.data.dataset import per_class_split
+    if train_per_class is None:
+        return tuple(load_dataset(dataset, s, data_dir, size) for s in ("train", "valid", "test"))
+    everything = load_dataset(dataset, "all", data_dir, size)
+    first, rest = per_class_split(everything.y, train_per_class, seed)
+    return everything.subset(first), everything.subset(first[:0]), everything.subset(rest)
+
+
+COMMANDS = [finetune]

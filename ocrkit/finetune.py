@@ -1,0 +1,55 @@
+"""Fine-tuning: start from a trained classifier and adapt it to a new dataset.
+
+    model, result = finetune(base, train, valid, freeze=True, lr=1e-3, epochs=15)
+
+When every class of the dataset is one the model knows (upper-case cursive letters for a model
+of A-Z and 0-9), the whole network is kept, output layer included, and the labels are mapped
+onto its classes. Otherwise (lower case, another alphabet, a user's own symbols) the output
+layer is replaced by a fresh one for the dataset's classes. Training is `train_model`'s, the
+one loop every model uses, started from the model's weights.
+"""
+from __future__ import annotations
+
+from ocrkit.errors import OcrkitError
+from ocrkit.modelfile import Model
+from ocrkit.train import train_model
+
+
+def adapted(base: Model, classes) -> tuple[list[dict], dict, tuple]:
+    """(layer specs, starting parameters, classes) for fine-tuning `base` on `classes`."""
+    if base.kind != "classifier":
+        raise OcrkitError(f"{base.source or 'the model'} is a {base.kind}; fine-tuning starts "
+                          "from a classifier")
+    params = base.network.get_params()
+    if set(classes) <= set(base.classes):
+        return [dict(s) for s in base.network.specs], params, tuple(base.classes)
+    specs = [dict(s) for s in base.network.specs]
+    last = len(specs) - 1
+    if specs[last].get("type") != "dense":
+        raise OcrkitError("the model does not end in a dense layer; its output layer cannot "
+                          "be replaced")
+    specs[last]["units"] = len(classes)
+    return specs, {k: v for k, v in params.items() if not k.startswith(f"{last}.")}, \
+        tuple(classes)
+
+
+def finetune(base: Model, train, valid, *, freeze: bool = False, head_lr: float | None = None,
+             scratch: bool = False, **train_options):
+    """Fine-tune `base` on the Datasets `train`/`valid`; returns (Model, TrainResult).
+
+    With `scratch`, the same architecture is trained from a random start on the same data and
+    budget instead (everything trainable, one learning rate): the baseline fine-tuning has to
+    beat. `train_options` go to `train_model` (lr, epochs, batch_size, optimizer, ...).
+    """
+    specs, params, classes = adapted(base, train.classes)
+    train, valid = train.relabel(classes), valid.relabel(classes)
+    replaced = classes != tuple(base.classes)
+    config = dict(train_options.pop("config", None) or {})
+    if scratch:
+        config.update(from_scratch=True, architecture_of=base.source)
+        return train_model(specs, train, valid, dtype=base.network.dtype, config=config,
+                           **train_options)
+    config.update(finetuned_from=base.source, freeze=freeze, head_lr=head_lr,
+                  replaced_output_layer=replaced)
+    return train_model(specs, train, valid, dtype=base.network.dtype, config=config,
+                       start_from=params, freeze=freeze, head_lr=head_lr, **train_options)
