@@ -68,10 +68,11 @@ finetune-demo: install
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 scores: install
-	@for m in models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle models/autoencoder.pkl; do \
+	@for m in models/default.pkl models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle models/autoencoder.pkl; do \
 	    echo "$$m"; \
 	    $(OCRKIT) evaluate $$m emnist --split test | head -1; \
 	    $(OCRKIT) evaluate $$m $(NIST26) | head -1; \
+	    $(OCRKIT) evaluate $$m $(NIST26) --restrict | head -1; \
 	done
 
 bench: install

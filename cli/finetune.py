@@ -15,7 +15,7 @@ from ocrkit.cli.train import OPTIMIZERS
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("dataset")
 @click.option("--epochs", type=click.IntRange(min=1), default=15, help="Training epochs.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-4,
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3,
               help="Learning rate of the feature layers (all layers without --head-lr).")
 @click.option("--head-lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Learning rate of the output layer [default: --lr].")
@@ -28,8 +28,9 @@ from ocrkit.cli.train import OPTIMIZERS
               help="Random affine, elastic, stroke-width and noise variants of each batch.")
 @click.option("--train-per-class", type=click.IntRange(min=1), default=None,
               help="Few-shot protocol: train on this many samples of each class and test on "
-                   "all the rest (no validation split) [default: the dataset's train/valid/"
-                   "test split].")
+                   "all the rest, keeping the last epoch's weights (the test set is watched "
+                   "for the curves, never used to choose) [default: the dataset's train/"
+                   "valid/test split, best epoch by validation].")
 @click.option("--compare-scratch", is_flag=True,
               help="Also train the same architecture from scratch on the same data and budget, "
                    "and plot both curves.")
@@ -65,8 +66,11 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
     train_set, valid_set, test_set = _splits(dataset, train_per_class, seed, data_dir, size)
     note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
          f"samples, {len(train_set.classes)} classes", quiet)
+    few_shot = train_per_class is not None
+    if few_shot:            # curves on the test set; weights of the last epoch, not the best
+        valid_set = test_set
     options = dict(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
-                   schedule=schedule, seed=seed, augment=augment,
+                   schedule=schedule, seed=seed, augment=augment, keep_best=not few_shot,
                    progress=progress_enabled(quiet),
                    config={"dataset": dataset, "size": size, "train_per_class": train_per_class})
     runs, results = {}, {}
@@ -78,7 +82,8 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; nothing saved")
         test = classifier_report(tuned, test_set) if len(test_set) else {"accuracy": None}
-        tuned.scores = {"valid_accuracy": result.best_score if len(valid_set) else None,
+        tuned.scores = {"valid_accuracy": result.best_score if len(valid_set) and not few_shot
+                        else None,
                         "test_accuracy": test["accuracy"], "dataset": dataset}
         path = out if label == "fine-tuned" else out.with_name(f"{out.stem}-scratch{out.suffix}")
         modelfile.save(tuned, path)
@@ -92,7 +97,8 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
         if result.stopped == "interrupted":
             break
     plots_dir = Path(plots_dir)
-    curves = plots.training_curves(runs, plots_dir / f"{out.stem}-curves.png")
+    curves = plots.training_curves(runs, plots_dir / f"{out.stem}-curves.png",
+                                   held_out="test" if few_shot else "valid")
     (plots_dir / f"{out.stem}-runs.json").write_text(json.dumps(results, indent=2))
     note(f"curves written to {curves}", quiet)
 
@@ -105,7 +111,7 @@ def _splits(dataset, train_per_class, seed, data_dir, size):
         return tuple(load_dataset(dataset, s, data_dir, size) for s in ("train", "valid", "test"))
     everything = load_dataset(dataset, "all", data_dir, size)
     first, rest = per_class_split(everything.y, train_per_class, seed)
-    return everything.subset(first), everything.subset(first[:0]), everything.subset(rest)
+    return everything.subset(first), everything.subset(rest[:0]), everything.subset(rest)
 
 
 COMMANDS = [finetune]

@@ -229,7 +229,7 @@ def from_hw5(d: dict, source: str = "") -> Model:
 
 
 # -- the shipped default model ------------------------------------------------------------------
-DEFAULT_MODEL = "mlp.pkl"
+DEFAULT_MODEL = "default.pkl"
 
 
 def default_model_path() -> Path:

@@ -44,10 +44,11 @@ def _save(fig, path) -> Path:
     return path
 
 
-def training_curves(runs: dict[str, dict], path) -> Path:
+def training_curves(runs: dict[str, dict], path, held_out: str = "valid") -> Path:
     """Loss and accuracy per epoch, train (dashed) vs valid (solid), one colour per run.
 
-    runs: {label: history} with history lists train_loss, valid_loss, train_acc, valid_acc.
+    runs: {label: history} with history lists train_loss, valid_loss, train_acc, valid_acc;
+    `held_out` names the solid curves ("test" when the watched set is the test set).
     """
     has_acc = any(any(v is not None for v in h.get("valid_acc", [])) for h in runs.values())
     fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 4),
@@ -59,7 +60,7 @@ def training_curves(runs: dict[str, dict], path) -> Path:
         epochs = np.arange(1, len(h["train_loss"]) + 1)
         for key, ax in panels:
             ax.plot(epochs, h[f"train_{key}"], "--", color=c, label=f"{label} train")
-            ax.plot(epochs, h[f"valid_{key}"], "-", color=c, label=f"{label} valid")
+            ax.plot(epochs, h[f"valid_{key}"], "-", color=c, label=f"{label} {held_out}")
     for key, ax in panels:
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy" if key == "acc" else "loss")

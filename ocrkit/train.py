@@ -58,7 +58,9 @@ class Trainer:
                  batch_size: int = 32, schedule: str = "constant", step_size: int = 10,
                  gamma: float = 0.5, patience: int | None = None, seed: int = 0,
                  balance: bool = False, augment=None, checkpoint=None,
-                 progress: bool | None = None, desc: str = "train"):
+                 progress: bool | None = None, desc: str = "train", keep_best: bool = True):
+        """`keep_best=False` ends with the last epoch's weights: the validation set is then
+        only watched (curves), never used to choose, as when it is the test set."""
         if epochs < 1:
             raise OcrkitError("epochs must be at least 1")
         if batch_size < 1:
@@ -76,6 +78,7 @@ class Trainer:
         self.checkpoint = checkpoint
         self.progress = progress
         self.desc = desc
+        self.keep_best = keep_best
         self.classifier = bool(getattr(loss, "takes_logits", False))
 
     # -- scoring -----------------------------------------------------------------------------
@@ -151,7 +154,7 @@ class Trainer:
                 history["lr"].append(opt.lr)
                 history["seconds"].append(time.perf_counter() - t0)
                 score = self._score(v_loss, v_acc)
-                if score > best_score:
+                if score > best_score or not self.keep_best:
                     best_score, best_epoch, wait = score, epoch + 1, 0
                     best_params = net.get_params()
                 else:
@@ -233,7 +236,7 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                 progress: bool | None = None, desc: str = "train", config: dict | None = None,
                 kind: str = "classifier", noise: float = 0.0,
                 start_from: dict | None = None, freeze: bool = False,
-                head_lr: float | None = None):
+                head_lr: float | None = None, keep_best: bool = True):
     """Build the network of `specs`, train it on `train` (a Dataset), keep the best weights by
     `valid`, and return (Model, TrainResult).
 
@@ -294,7 +297,8 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                       epochs=epochs, batch_size=batch_size, schedule=schedule,
                       patience=patience, seed=seed, balance=balance,
                       augment=corrupt or (Augment() if augment else None),
-                      checkpoint=save_checkpoint, progress=progress, desc=desc)
+                      checkpoint=save_checkpoint, progress=progress, desc=desc,
+                      keep_best=keep_best)
     first = net.first_weights
     initial = None if first is None else first.copy()
     if autoencoder:     # the target is the (clean) input

@@ -114,6 +114,9 @@ def test_finetune_command_with_scratch_comparison(base, tmp_path):
     runs = json.loads((tmp_path / "tuned-runs.json").read_text())
     assert set(runs) == {"fine-tuned", "from scratch"}
     assert runs["fine-tuned"]["test_accuracy"] > 0.6              # chance is 1/3
+    # few-shot: the curves watch the test set, the weights are the last epoch's
+    assert tuned.history["valid_acc"][-1] == pytest.approx(runs["fine-tuned"]["test_accuracy"])
+    assert runs["fine-tuned"]["best_epoch"] == 8
     assert (tmp_path / "tuned-curves.png").stat().st_size > 0
 
 
