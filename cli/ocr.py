@@ -23,8 +23,12 @@ from ocrkit.cli.common import note, progress_enabled, quiet_option
               help="Ground-truth text file for CER/WER (one per image, in order; UTF-8).")
 @click.option("--no-context", is_flag=True,
               help="Do not settle 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B from the rest of the word.")
+@click.option("--crops", type=click.Path(file_okay=False), default=None,
+              help="Also write each character as a 32x32 PNG to CROPS/<label>/, labelled by "
+                   "--truth where a line's length matches, else by the model: a dataset "
+                   "for ocrkit finetune.")
 @quiet_option
-def ocr(images, model, fmt, overlay, truth, no_context, quiet):
+def ocr(images, model, fmt, overlay, truth, no_context, crops, quiet):
     """Read the text of IMAGE photos of hand-printed pages (block capitals and digits).
 
     Text: one output line per written line, single spaces between words. Several images
@@ -67,6 +71,11 @@ def ocr(images, model, fmt, overlay, truth, no_context, quiet):
         if not page.lines:
             note(f"{path}: no text found", quiet)
         pages.append(page)
+        if crops:
+            from ocrkit.recognize import save_crops
+            saved = save_crops(page, crops, expected[i] if truth else None)
+            note(f"{path}: {saved['written']} characters written to {crops}/, "
+                 f"{saved['from_truth']} labelled by the truth", quiet)
         if truth:
             scores.append(error_rates(page.text, expected[i]))
         if overlay:

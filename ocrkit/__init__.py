@@ -4,7 +4,7 @@ The library is usable without the command line::
 
     from ocrkit.data import load_dataset
     from ocrkit import modelfile
-    model = modelfile.load("models/mlp.pkl")
+    model = modelfile.load("models/default.pkl")
     test = load_dataset("emnist", split="test")
     probs = model.predict_proba(test.x)
 """

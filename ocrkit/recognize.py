@@ -35,6 +35,7 @@ class Char:
     box: tuple                  # (x0, y0, x1, y1) in image pixels
     confidence: float
     alternatives: list          # [(label, probability)] best first, top 3
+    image: np.ndarray | None = field(default=None, repr=False)   # the canonical 32x32 crop
 
 
 @dataclass
@@ -166,7 +167,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None) -> 
                 p = probs[i]
                 alternatives = [(str(classes[k]), float(p[k])) for k in order[i]]
                 box = tuple(int(round(v)) for v in to_original * (b.x0, b.y0, b.x1, b.y1))
-                chars.append(Char(alternatives[0][0], box, alternatives[0][1], alternatives))
+                chars.append(Char(alternatives[0][0], box, alternatives[0][1], alternatives,
+                                  crops[i]))
                 i += 1
             if context:
                 settle_lookalikes(chars, dict(zip(model.classes, range(len(classes)))),
@@ -174,6 +176,40 @@ def read_page(image, model, context: bool = True, path: str = "", size=None) -> 
             out_words.append(Word(chars))
         page.lines.append(Line(out_words))
     return page
+
+
+def save_crops(page: Page, folder, truth: str | None = None) -> dict:
+    """Write every character of `page` as a 32x32 PNG (dark on light, as the model saw it) to
+    folder/<label>/<page>-<line>-<n>.png: a class-folder dataset for `ocrkit finetune`.
+
+    The label is the truth's character where the page's line has as many characters as the
+    truth's line (spaces aside), the model's reading otherwise, to be checked by hand.
+    Returns {"written": n, "from_truth": n}.
+    """
+    from PIL import Image
+    from ocrkit.metrics import normalise_text
+    folder = Path(folder)
+    expected = normalise_text(truth).split("\n") if truth is not None else []
+    stem = Path(page.path).stem or "page"
+    written = from_truth = 0
+    for n, line in enumerate(page.lines):
+        chars = [c for w in line.words for c in w.chars]
+        known = expected[n].replace(" ", "") if n < len(expected) else ""
+        use_truth = len(known) == len(chars)
+        for k, c in enumerate(chars):
+            label = known[k] if use_truth else c.label
+            if label in ("/", "\\", ".") or not label.strip():
+                continue                        # not a folder name
+            target = folder / label / f"{stem}-{n + 1:03d}-{k + 1:03d}.png"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(np.round((1 - c.image) * 255).astype(np.uint8)).save(target)
+            except OSError as exc:
+                raise OcrkitError(f"{target}: cannot write crop ({exc.strerror or exc})") \
+                    from None
+            written += 1
+            from_truth += use_truth
+    return {"written": written, "from_truth": from_truth}
 
 
 def _crop(ink, labels, b):

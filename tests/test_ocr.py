@@ -286,3 +286,22 @@ def test_boxes_of_a_draft_decoded_jpeg_are_in_original_pixels(tmp_path, monkeypa
     assert (got[:, :2] >= 0).all() and (got[:, 2] <= width).all() and (got[:, 3] <= height).all()
     # every box within a few percent of a character height of the drawn ink's box
     assert np.abs(got - want).max() < 0.15 * 110, np.abs(got - want).max()
+
+
+def test_crops_make_a_labelled_folder_dataset(tmp_path):
+    """ocr --crops writes each character, labelled by the truth where lines agree, as a
+    class-folder dataset the model scores as it read the page."""
+    text = "QUICK FOX 42\nJUMPS OVER"
+    image, gt = write_page(text, tmp_path / "p.jpg", seed=5)
+    crops = tmp_path / "crops"
+    result = invoke(image, "--truth", gt, "--crops", crops)
+    assert result.exit_code == 0, result.output
+    files = sorted(crops.rglob("*.png"))
+    assert len(files) == len(text.replace(" ", "").replace("\n", ""))
+    assert {f.parent.name for f in files} == set(text) - {" ", "\n"}
+    assert "19 labelled by the truth" in result.stderr
+    img = np.asarray(Image.open(files[0]))
+    assert img.shape == (32, 32) and img.min() < 100 < 200 < img.max()   # dark ink on light
+    res = json.loads(CliRunner().invoke(main, ["evaluate", str(modelfile.default_model_path()),
+                                               str(crops), "--format", "json"]).output)
+    assert res["n"] == 19 and res["accuracy"] >= 0.8
