@@ -41,6 +41,9 @@ class Optimizer:
     def load_state_dict(self, d: dict) -> None:
         self.t = int(d["t"])
         self.state = [[np.array(a) for a in s] for s in d["state"]]
+        fresh = [self._init_state(s[0]) for s in self.state if s]
+        for s, f in zip((s for s in self.state if s), fresh):
+            s.extend(f[len(s):])    # checkpoints of older versions lack the scratch buffer
 
 
 class SGD(Optimizer):
@@ -80,17 +83,23 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def _init_state(self, p):
-        return [np.zeros_like(p), np.zeros_like(p)]
+        return [np.zeros_like(p), np.zeros_like(p), np.empty_like(p)]   # m, v, scratch
 
     def _update(self, p, g, state, lr):
-        m, v = state
+        m, v, s = state[0], state[1], state[-1]
         b1, b2 = self.beta1, self.beta2
         m *= b1
-        m += (1 - b1) * g
+        m += np.multiply(g, 1 - b1, out=s)
         v *= b2
-        v += (1 - b2) * (g * g)
+        np.multiply(g, g, out=s)
+        s *= 1 - b2
+        v += s
         lr_t = lr * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
-        p -= lr_t * m / (np.sqrt(v) + self.eps)
+        np.sqrt(v, out=s)
+        s += self.eps
+        np.divide(m, s, out=s)
+        s *= lr_t
+        p -= s
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
