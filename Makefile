@@ -65,6 +65,10 @@ finetune-demo: install
 	    --compare-scratch -o out/choice-upper.pkl --plots docs/img -q
 	$(OCRKIT) finetune models/default.pkl out/choice/lower --train-per-class 20 --epochs 30 \
 	    --compare-scratch -o out/choice-lower.pkl --plots docs/img -q
+	$(OCRKIT) finetune models/default.pkl out/choice/upper --train-per-class 20 --epochs 30 \
+	    --freeze -o out/choice-upper-frozen.pkl --plots out -q
+	$(OCRKIT) finetune models/default.pkl out/choice/lower --train-per-class 20 --epochs 30 \
+	    --freeze -o out/choice-lower-frozen.pkl --plots out -q
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 scores: install

@@ -111,6 +111,10 @@ def _splits(dataset, train_per_class, seed, data_dir, size):
         return tuple(load_dataset(dataset, s, data_dir, size) for s in ("train", "valid", "test"))
     everything = load_dataset(dataset, "all", data_dir, size)
     first, rest = per_class_split(everything.y, train_per_class, seed)
+    if not len(rest):
+        raise click.ClickException(f"{dataset}: no class has more than {train_per_class} "
+                                   "samples, so nothing is left to test on; lower "
+                                   "--train-per-class")
     return everything.subset(first), everything.subset(rest[:0]), everything.subset(rest)
 
 

@@ -54,6 +54,12 @@ def ocr(images, model, fmt, overlay, truth, no_context, crops, quiet):
     if overlay:
         from ocrkit import plots
         plots.writable(overlay if len(images) == 1 else Path(overlay).with_suffix(".png"))
+    if crops:                                           # a folder that cannot be made: now
+        try:
+            Path(crops).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OcrkitError(f"{crops}: cannot make the crops folder ({exc.strerror or exc})")
+    stems = [Path(p).stem for p in images]
     m = modelfile.load(model) if model else modelfile.load(modelfile.default_model_path())
     if m.kind != "classifier":
         raise click.ClickException(f"{model}: a {m.kind} model cannot read text")
@@ -73,9 +79,15 @@ def ocr(images, model, fmt, overlay, truth, no_context, crops, quiet):
         pages.append(page)
         if crops:
             from ocrkit.recognize import save_crops
-            saved = save_crops(page, crops, expected[i] if truth else None)
-            note(f"{path}: {saved['written']} characters written to {crops}/, "
-                 f"{saved['from_truth']} labelled by the truth", quiet)
+            stem = Path(path).stem
+            name = stem if stems.count(stem) == 1 else f"{i + 1:02d}-{stem}"  # a/p.jpg, b/p.jpg
+            try:
+                saved = save_crops(page, crops, expected[i] if truth else None, name)
+                note(f"{path}: {saved['written']} characters written to {crops}/, "
+                     f"{saved['from_truth']} labelled by the truth", quiet)
+            except OcrkitError as exc:              # the page is still printed
+                click.echo(f"Error: {exc}", err=True)
+                failed += 1
         if truth:
             scores.append(error_rates(page.text, expected[i]))
         if overlay:

@@ -24,10 +24,11 @@ def _hidden(ctx, param, value):
 def _arch(ctx, param, value):
     """Check an --arch string before any data is loaded."""
     if value is not None:
+        from ocrkit.engine import Network
         from ocrkit.engine.specs import arch_specs
-        try:
-            arch_specs(value, 2)
-        except ValueError as exc:
+        try:                # parsed and built on a 32x32 character: sizes must fit too
+            Network(arch_specs(value, 2), (32, 32))
+        except (ValueError, ArithmeticError, MemoryError) as exc:
             raise click.BadParameter(str(exc))
     return value
 

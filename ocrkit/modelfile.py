@@ -274,7 +274,8 @@ def load(path) -> Model:
         if HW5_KEYS <= set(obj):
             return from_hw5(obj, str(path))
         return Model.from_dict(obj, str(path))
-    except (ValueError, KeyError, TypeError, StopIteration, IndexError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, StopIteration, IndexError, AttributeError,
+            ArithmeticError) as exc:
         raise OcrkitError(f"{path}: not a usable ocrkit model file ({exc})") from None
 
 

@@ -178,29 +178,37 @@ def read_page(image, model, context: bool = True, path: str = "", size=None) -> 
     return page
 
 
-def save_crops(page: Page, folder, truth: str | None = None) -> dict:
+def save_crops(page: Page, folder, truth: str | None = None, name: str | None = None) -> dict:
     """Write every character of `page` as a 32x32 PNG (dark on light, as the model saw it) to
-    folder/<label>/<page>-<line>-<n>.png: a class-folder dataset for `ocrkit finetune`.
+    folder/<label>/<name>-<line>-<n>.png: a class-folder dataset for `ocrkit finetune`.
 
-    The label is the truth's character where the page's line has as many characters as the
-    truth's line (spaces aside), the model's reading otherwise, to be checked by hand.
-    Returns {"written": n, "from_truth": n}.
+    Each line the OCR read is matched to the next truth line (in order) with as many
+    characters (spaces aside) that agrees with the reading on at least half of them; its
+    characters take the truth's labels. Lines without such a match keep the model's reading,
+    to be checked by hand. Returns {"written": n, "from_truth": n}.
     """
     from PIL import Image
     from ocrkit.metrics import normalise_text
     folder = Path(folder)
-    expected = normalise_text(truth).split("\n") if truth is not None else []
-    stem = Path(page.path).stem or "page"
+    expected = [t.replace(" ", "") for t in normalise_text(truth).split("\n")] if truth else []
+    name = name or Path(page.path).stem or "page"
     written = from_truth = 0
+    next_truth = 0
     for n, line in enumerate(page.lines):
         chars = [c for w in line.words for c in w.chars]
-        known = expected[n].replace(" ", "") if n < len(expected) else ""
-        use_truth = len(known) == len(chars)
+        read = "".join(c.label for c in chars)
+        known = ""
+        for t in range(next_truth, len(expected)):
+            cand = expected[t]
+            if len(cand) == len(read) and 2 * sum(a == b for a, b in zip(cand, read)) >= len(read):
+                known, next_truth = cand, t + 1
+                break
+        use_truth = bool(known)
         for k, c in enumerate(chars):
             label = known[k] if use_truth else c.label
             if label in ("/", "\\", ".") or not label.strip():
                 continue                        # not a folder name
-            target = folder / label / f"{stem}-{n + 1:03d}-{k + 1:03d}.png"
+            target = folder / label / f"{name}-{n + 1:03d}-{k + 1:03d}.png"
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(np.round((1 - c.image) * 255).astype(np.uint8)).save(target)

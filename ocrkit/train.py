@@ -124,6 +124,8 @@ class Trainer:
             net.set_params(resume["params"])
             opt.load_state_dict(resume["optimizer"])
             rng.bit_generator.state = resume["rng"]
+            for layer, state in zip(_dropouts(net), resume.get("dropout_rngs", [])):
+                layer.rng.bit_generator.state = state
             history = {k: list(resume["history"].get(k, [])) for k in HISTORY_KEYS}
             best_params = resume["best_params"]
             best_score, best_epoch = resume["best_score"], resume["best_epoch"]
@@ -167,6 +169,7 @@ class Trainer:
                     self.checkpoint({
                         "epoch": epoch + 1, "params": net.get_params(),
                         "optimizer": opt.state_dict(), "rng": rng.bit_generator.state,
+                        "dropout_rngs": [d.rng.bit_generator.state for d in _dropouts(net)],
                         "history": {k: list(v) for k, v in history.items()},
                         "best_params": best_params,
                         "best_score": best_score, "best_epoch": best_epoch, "wait": wait,
@@ -222,6 +225,12 @@ class Trainer:
         return f"loss {loss_value:.4f}"
 
 
+def _dropouts(net: Network) -> list:
+    """The network's dropout layers, whose mask generators a checkpoint saves."""
+    from ocrkit.engine.layers import Dropout
+    return [layer for layer in net.layers if isinstance(layer, Dropout)]
+
+
 # -- a whole training run, as the CLI and `make models` use it -----------------------------------
 def checkpoint_path(out) -> "Path":
     from pathlib import Path
@@ -271,11 +280,18 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                   balance=balance, augment=augment, dtype=np.dtype(dtype).name)
     if autoencoder:
         config.update(kind=kind, noise=noise)
+    if not autoencoder and len(train.classes) < 2:
+        raise OcrkitError(f"{train.name or 'the dataset'} has {len(train.classes)} class; a "
+                          "classifier needs at least 2")
     net = Network(specs, train.x.shape[1:], np.random.default_rng(seed), dtype)
     if start_from:
         net.set_params({**net.get_params(), **start_from})
+    trained = [net.spec_of[j] for j, layer in enumerate(net.layers) if layer.params]
+    if not trained:
+        raise OcrkitError("the network has no parameters to train")
+    head = trained[-1]              # the spec of the output layer: the last with parameters
     if freeze:
-        net.freeze_below(len(specs) - 1)
+        net.freeze_below(head)
     model = modelfile.Model(net, train.classes, kind, training=config)
     state = None
     if resume:
@@ -289,7 +305,6 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     corrupt = SaltAndPepper(noise) if noise else None
     opt = make_optimizer(optimizer, lr, weight_decay)
     if head_lr is not None:     # the output layer's pairs at head_lr, the rest at lr
-        head = len(specs) - 1
         opt.scales = [head_lr / lr if net.spec_of[j] == head else 1.0
                       for j in range(net.trainable_from, len(net.layers))
                       for _ in net.layers[j].params]

@@ -451,3 +451,43 @@ def test_tiny_folder_trains_and_says_what_it_lacks(tmp_path):
     assert "skipped 1 unreadable image(s): bad.png" in result.stderr
     assert "no training samples for class(es) C" in result.stderr
     assert modelfile.load(tmp_path / "m.pkl").scores["test_accuracy"] is None
+
+
+@pytest.mark.parametrize("arch", ["conv8s3", "pool-pool-pool-pool-pool-pool", "conv8k40v",
+                                  "pool40"])
+def test_architectures_that_parse_but_cannot_be_built(arch, tmp_path, mat36):
+    line = error_line(run("train", mat36, "--arch", arch, "-o", tmp_path / "m.pkl"))
+    assert "--arch" in line
+
+
+def test_model_file_with_impossible_sizes_is_one_line(tmp_path, good_model):
+    from ocrkit.engine.specs import arch_specs
+    model = modelfile.Model(Network(arch_specs("conv2-pool-fc4", 36), (32, 32)))
+    d = model.to_dict()
+    d["architecture"][1]["size"] = 0
+    path = tmp_path / "pool0.pkl"
+    path.write_bytes(pickle.dumps(d))
+    assert "not a usable ocrkit model file" in error_line(run("inspect", path))
+
+
+def test_finetune_on_one_class_or_with_nothing_left_to_test(tmp_path, good_model):
+    from PIL import Image
+    path, _ = good_model
+    folder = tmp_path / "one" / "a"
+    folder.mkdir(parents=True)
+    for i in range(12):
+        a = np.full((30, 20), 255, np.uint8)
+        a[5:25, 8 + i % 3:12 + i % 3] = 0
+        Image.fromarray(a).save(folder / f"{i}.png")
+    assert "at least 2" in error_line(run("finetune", path, tmp_path / "one", "--epochs", "1",
+                                          "-o", tmp_path / "o.pkl"))
+    assert "nothing is left to test" in error_line(run(
+        "finetune", path, tmp_path / "one", "--train-per-class", "20", "-o", tmp_path / "o.pkl"))
+    assert not (tmp_path / "o.pkl").exists()
+
+
+def test_autoencode_on_too_little_data_fails_before_training(tmp_path):
+    line = error_line(run("autoencode", "synth", "--size", "20", "--epochs", "1",
+                          "-o", tmp_path / "ae.pkl", "--plots", tmp_path))
+    assert "PCA baseline" in line
+    assert not (tmp_path / "ae.pkl.ckpt").exists()

@@ -127,3 +127,21 @@ def test_finetune_on_an_unknown_dataset_is_one_line(tmp_path, base):
                                        "-o", str(tmp_path / "o.pkl")])
     assert result.exit_code == 1 and "unknown dataset" in result.output
     assert not (tmp_path / "o.pkl").exists()
+
+
+def test_freeze_finds_the_output_layer_when_a_bare_activation_ends_the_network(base):
+    """specs ending dense(identity) + activation(softmax): --freeze trains that dense layer."""
+    specs = [dict(s) for s in base.network.specs]
+    specs[-1]["activation"] = "identity"
+    specs.append({"type": "activation", "name": "softmax"})
+    from ocrkit.engine import Network
+    net = Network(specs, (32, 32))
+    net.set_params(base.network.get_params())
+    odd = modelfile.Model(net, base.classes, source="odd.pkl")
+    data = three_classes(names=("O", "X", "L"))
+    model, _ = finetune(odd, data, data.subset(np.arange(0)), freeze=True, epochs=2,
+                        progress=False)
+    before, after = base.network.get_params(), model.network.get_params()
+    last_dense = str(len(specs) - 2)
+    assert not np.array_equal(after[f"{last_dense}.W"], before[f"{last_dense}.W"])
+    assert np.array_equal(after["0.W"], before["0.W"])

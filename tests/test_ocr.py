@@ -305,3 +305,35 @@ def test_crops_make_a_labelled_folder_dataset(tmp_path):
     res = json.loads(CliRunner().invoke(main, ["evaluate", str(modelfile.default_model_path()),
                                                str(crops), "--format", "json"]).output)
     assert res["n"] == 19 and res["accuracy"] >= 0.8
+
+
+def test_crops_match_lines_to_the_truth_and_keep_pages_apart(tmp_path):
+    """A line the truth has but the page lacks must not shift the labels of the next lines;
+    two pages of the same file name must not overwrite each other's crops."""
+    image, _ = write_page("JUMPS OVER\nTHE DOG", tmp_path / "a" / "p.jpg", seed=5)
+    truth = tmp_path / "t.txt"
+    truth.write_text("LAZY CAT\nJUMPS OVER\nTHE DOG\n")      # one line more than the page
+    other, gt = write_page("HI 5", tmp_path / "b" / "p.jpg", seed=6)
+    crops = tmp_path / "crops"
+    result = invoke(image, other, "--truth", truth, "--truth", gt, "--crops", crops)
+    assert result.exit_code == 0, result.output
+    files = sorted(crops.rglob("*.png"))
+    assert len(files) == 15 + 3
+    assert "15 labelled by the truth" in result.stderr
+    assert {f.parent.name for f in files} == set("JUMPSOVERTHEDOGHI5")
+    assert not list(crops.glob("L/*")) and not list(crops.glob("Y/*"))   # LAZY CAT unused
+
+
+def test_crops_that_cannot_be_written_still_print_the_text(tmp_path):
+    image, gt = write_page("OK", tmp_path / "p.jpg", seed=1)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = invoke(image, "--crops", blocker / "crops")           # no folder: before reading
+    assert result.exit_code != 0 and "cannot make the crops folder" in result.stderr
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    (crops / "O").write_text("a file where the O folder would go")
+    result = invoke(image, "--truth", gt, "--crops", crops)       # fails while writing
+    assert result.exit_code == 1 and "cannot write crop" in result.stderr
+    assert result.stdout.splitlines()[0] == "OK"                   # the page is still printed
+    assert "Traceback" not in result.output

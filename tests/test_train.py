@@ -137,3 +137,26 @@ def test_train_model_records_configuration_and_history():
     assert model.training["dataset"] == "blobs" and model.training["epochs"] == 2
     assert model.training["best_epoch"] == result.best_epoch >= 1
     assert len(model.history["valid_acc"]) == 2
+
+
+def test_resume_is_exact_with_dropout_and_batchnorm():
+    """Dropout masks and batch-norm statistics come back from the checkpoint too."""
+    from ocrkit.engine.specs import arch_specs
+    x, y = blobs()
+    specs = arch_specs("conv4bn-pool-fc16-drop0.5", 3)
+
+    def cnn(seed):
+        return Network(specs, (4, 4), np.random.default_rng(seed))
+
+    def trainer(network, **kw):
+        return Trainer(network, SoftmaxCrossEntropy(), Adam(0.01), epochs=3, progress=False,
+                       keep_best=False, **kw)      # the last weights: nothing hides a drift
+
+    straight = cnn(0)
+    trainer(straight).fit(x, y, (x[:100], y[:100]))
+    states = []
+    trainer(cnn(0), checkpoint=states.append).fit(x, y, (x[:100], y[:100]))
+    resumed = cnn(7)
+    trainer(resumed).fit(x, y, (x[:100], y[:100]), resume=states[0])
+    for k, v in straight.get_params().items():
+        assert np.array_equal(v, resumed.get_params()[k]), k

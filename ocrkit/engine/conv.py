@@ -54,6 +54,9 @@ class Conv2D(Layer):
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f"stride must be 1 or 2, got {stride}")
+        if int(filters) < 1 or int(kernel) < 1:
+            raise ValueError(f"a convolution needs at least 1 filter of at least 1x1, got "
+                             f"{filters} filters of {kernel}x{kernel}")
         self.input_shape = tuple(input_shape)
         h, w, c = _hwc(input_shape)
         self.k, self.stride, self.c, self.f = int(kernel), int(stride), c, int(filters)
@@ -129,6 +132,8 @@ class MaxPool2D(Layer):
     def __init__(self, input_shape, size: int = 2):
         super().__init__()
         self.size = int(size)
+        if self.size < 1:
+            raise ValueError(f"pooling size must be at least 1, got {size}")
         self.input_shape = tuple(input_shape)
         h, w, c = _hwc(input_shape)
         if h < self.size or w < self.size:

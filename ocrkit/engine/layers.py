@@ -42,6 +42,8 @@ class Dense(Layer):
     def __init__(self, in_dim: int, units: int, rng: np.random.Generator,
                  init: str = "xavier", dtype=np.float32):
         super().__init__()
+        if not 1 <= units <= 1_000_000:
+            raise ValueError(f"a dense layer needs 1 to 1,000,000 units, got {units}")
         self.params["W"] = initialisers.weights(init, in_dim, units, rng).astype(dtype)
         self.params["b"] = np.zeros(units, dtype=dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}

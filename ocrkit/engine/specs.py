@@ -66,6 +66,8 @@ def arch_specs(arch: str, n_outputs: int, output: str = "softmax") -> list[dict]
         if any(v == 0 for k, v in spec.items() if k in ("filters", "units", "kernel", "size",
                                                           "stride")):
             raise ValueError(f"{token}: sizes must be positive")
+        if spec.get("stride", 1) > 2:
+            raise ValueError(f"{token}: stride must be 1 or 2")
         specs.append(spec)
     if not flat:
         specs.append({"type": "flatten"})
