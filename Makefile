@@ -69,6 +69,12 @@ finetune-demo: install
 	    --freeze -o out/choice-upper-frozen.pkl --plots out -q
 	$(OCRKIT) finetune models/default.pkl out/choice/lower --train-per-class 20 --epochs 30 \
 	    --freeze -o out/choice-lower-frozen.pkl --plots out -q
+	@echo "a user's own folder: the characters of one real photo, tested on the other"
+	rm -rf out/own && for p in 01_list 02_letters; do \
+	    $(OCRKIT) ocr $(DATA)/images/$$p.jpg --truth $(DATA)/images/$$p.gt.txt --crops out/own/$$p -q >/dev/null; done
+	$(OCRKIT) evaluate models/default.pkl out/own/02_letters | head -1
+	$(OCRKIT) finetune models/default.pkl out/own/01_list --epochs 10 -o out/own.pkl --plots out -q
+	$(OCRKIT) evaluate out/own.pkl out/own/02_letters | head -1
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 scores: install
