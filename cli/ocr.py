@@ -23,12 +23,15 @@ from ocrkit.cli.common import note, progress_enabled, quiet_option
               help="Ground-truth text file for CER/WER (one per image, in order; UTF-8).")
 @click.option("--no-context", is_flag=True,
               help="Do not settle 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B from the rest of the word.")
+@click.option("--alphabet", default=None,
+              help="The only characters the pages hold, e.g. 0123456789 for digits "
+                   "(a whitelist; the model's other classes are never chosen).")
 @click.option("--crops", type=click.Path(file_okay=False), default=None,
               help="Also write each character as a 32x32 PNG to CROPS/<label>/, labelled by "
                    "--truth where a line's length matches, else by the model: a dataset "
                    "for ocrkit finetune.")
 @quiet_option
-def ocr(images, model, fmt, overlay, truth, no_context, crops, quiet):
+def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
     """Read the text of IMAGE photos of hand-printed pages (block capitals and digits).
 
     Text: one output line per written line, single spaces between words. Several images
@@ -61,6 +64,9 @@ def ocr(images, model, fmt, overlay, truth, no_context, crops, quiet):
             raise OcrkitError(f"{crops}: cannot make the crops folder ({exc.strerror or exc})")
     stems = [Path(p).stem for p in images]
     m = modelfile.load(model) if model else modelfile.load(modelfile.default_model_path())
+    if alphabet is not None and (not alphabet or set(alphabet) - set(m.classes)):
+        raise click.BadParameter(f"{alphabet!r}: give characters among the model's classes "
+                                 f"{''.join(m.classes)}", param_hint="--alphabet")
     if m.kind != "classifier":
         raise click.ClickException(f"{model}: a {m.kind} model cannot read text")
     pages, failed, scores = [], 0, []
@@ -69,7 +75,8 @@ def ocr(images, model, fmt, overlay, truth, no_context, crops, quiet):
     for i, path in enumerate(bar):
         try:
             grey, size = load_image(path, with_size=True)
-            page = read_page(grey, m, context=not no_context, path=str(path), size=size)
+            page = read_page(grey, m, context=not no_context, path=str(path), size=size,
+                             alphabet=alphabet)
         except OcrkitError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed += 1

@@ -131,11 +131,14 @@ def load_image(path, with_size: bool = False):
     return (grey, (int(full[0]), int(full[1]))) if with_size else grey
 
 
-def read_page(image, model, context: bool = True, path: str = "", size=None) -> Page:
+def read_page(image, model, context: bool = True, path: str = "", size=None,
+              alphabet: str | None = None) -> Page:
     """Read the text of a page: `image` is a path or a grey (H, W) array (dark ink on paper).
 
     `size`: the (width, height) of the original image `image` was decoded from (see
     load_image(with_size=True)); boxes and Page.size are in its pixels. Default: the array's.
+    `alphabet`: the only characters the page may hold (a whitelist, e.g. "0123456789"); the
+    model's other classes get probability 0.
     """
     if not isinstance(image, np.ndarray):
         path = path or str(image)
@@ -157,6 +160,13 @@ def read_page(image, model, context: bool = True, path: str = "", size=None) -> 
                       for b in boxes])
     probs = model.predict_proba(crops)
     classes = np.array(model.classes)
+    if alphabet:
+        unknown = sorted(set(alphabet) - set(model.classes))
+        if unknown:
+            raise OcrkitError(f"alphabet characters {''.join(unknown)!r} are not among the "
+                              f"model's classes {''.join(model.classes)}")
+        probs = probs * np.isin(classes, list(alphabet))
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
     order = np.argsort(-probs, axis=1)[:, :3]
     i = 0
     for line in lines:

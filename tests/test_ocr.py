@@ -337,3 +337,15 @@ def test_crops_that_cannot_be_written_still_print_the_text(tmp_path):
     assert result.exit_code == 1 and "cannot write crop" in result.stderr
     assert result.stdout.splitlines()[0] == "OK"                   # the page is still printed
     assert "Traceback" not in result.output
+
+
+def test_alphabet_restricts_what_a_page_can_hold(tmp_path):
+    image, gt = write_page("1O5 2I8\nS0ZB 6G", tmp_path / "p.jpg", seed=3)   # letter/digit twins
+    digits = invoke(image, "--alphabet", "0123456789")
+    assert digits.exit_code == 0, digits.output
+    assert set(digits.stdout.strip()) <= set("0123456789 \n")
+    assert [len(w) for w in digits.stdout.split()] == [3, 3, 4, 2]       # same characters found
+    letters = invoke(image, "--alphabet", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert set(letters.stdout.strip()) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ \n")
+    bad = invoke(image, "--alphabet", "abc")
+    assert bad.exit_code == 2 and "--alphabet" in bad.stderr
