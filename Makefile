@@ -60,7 +60,7 @@ models: install
 finetune-demo: install
 	@mkdir -p out
 	$(BIN)/python bench/choice_folders.py $(CHOICE) out/choice
-	$(OCRKIT) evaluate models/default.pkl out/choice/upper | head -1
+	$(OCRKIT) evaluate models/default.pkl out/choice/upper
 	$(OCRKIT) finetune models/default.pkl out/choice/upper --train-per-class 20 --epochs 30 \
 	    --compare-scratch -o out/choice-upper.pkl --plots docs/img -q
 	$(OCRKIT) finetune models/default.pkl out/choice/lower --train-per-class 20 --epochs 30 \
@@ -70,11 +70,11 @@ finetune-demo: install
 	$(OCRKIT) finetune models/default.pkl out/choice/lower --train-per-class 20 --epochs 30 \
 	    --freeze -o out/choice-lower-frozen.pkl --plots out -q
 	@echo "a user's own folder: the characters of one real photo, tested on the other"
-	rm -rf out/own && for p in 01_list 02_letters; do \
+	rm -rf out/own && set -e && for p in 01_list 02_letters; do \
 	    $(OCRKIT) ocr $(DATA)/images/$$p.jpg --truth $(DATA)/images/$$p.gt.txt --crops out/own/$$p -q >/dev/null; done
-	$(OCRKIT) evaluate models/default.pkl out/own/02_letters | head -1
+	$(OCRKIT) evaluate models/default.pkl out/own/02_letters
 	$(OCRKIT) finetune models/default.pkl out/own/01_list --epochs 10 -o out/own.pkl --plots out -q
-	$(OCRKIT) evaluate out/own.pkl out/own/02_letters | head -1
+	$(OCRKIT) evaluate out/own.pkl out/own/02_letters
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 scores: install

@@ -109,12 +109,13 @@ def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, sched
     valid_set = load_dataset(dataset, "valid", data_dir, size)
     shown = pick_classes(train_set.classes, classes)        # a bad --classes fails before training
     note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid samples", quiet)
-    if not len(valid_set) or len(train_set) < min(hidden):   # fail before training, not after
-        raise click.ClickException(
-            f"{dataset}: {len(train_set)} training and {len(valid_set)} validation samples; "
-            f"the scores need a validation sample and the PCA baseline at least {min(hidden)} "
-            "training samples (the bottleneck size)")
     n_pixels = int(train_set.x[0].size)
+    if not len(valid_set) or min(hidden) > min(len(train_set), n_pixels):   # before training
+        raise click.ClickException(
+            f"{dataset}: {len(train_set)} training and {len(valid_set)} validation samples of "
+            f"{n_pixels} pixels; the scores need a validation sample and the PCA baseline "
+            f"{min(hidden)} components (the bottleneck), at most the training samples and the "
+            "pixels")
     specs = autoencoder_specs(hidden, activation, n_pixels)
     ckpt = checkpoint_path(out)
     model, result = train_model(

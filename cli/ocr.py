@@ -62,11 +62,14 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
             Path(crops).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OcrkitError(f"{crops}: cannot make the crops folder ({exc.strerror or exc})")
-    stems = [Path(p).stem for p in images]
+    names = _crop_names(images)
     m = modelfile.load(model) if model else modelfile.load(modelfile.default_model_path())
-    if alphabet is not None and (not alphabet or set(alphabet) - set(m.classes)):
-        raise click.BadParameter(f"{alphabet!r}: give characters among the model's classes "
-                                 f"{''.join(m.classes)}", param_hint="--alphabet")
+    if alphabet is not None:
+        from ocrkit.recognize import alphabet_classes
+        try:
+            alphabet_classes(alphabet, m.classes)
+        except OcrkitError as exc:
+            raise click.BadParameter(str(exc), param_hint="--alphabet")
     if m.kind != "classifier":
         raise click.ClickException(f"{model}: a {m.kind} model cannot read text")
     pages, failed, scores = [], 0, []
@@ -86,10 +89,8 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
         pages.append(page)
         if crops:
             from ocrkit.recognize import save_crops
-            stem = Path(path).stem
-            name = stem if stems.count(stem) == 1 else f"{i + 1:02d}-{stem}"  # a/p.jpg, b/p.jpg
             try:
-                saved = save_crops(page, crops, expected[i] if truth else None, name)
+                saved = save_crops(page, crops, expected[i] if truth else None, names[i])
                 note(f"{path}: {saved['written']} characters written to {crops}/, "
                      f"{saved['from_truth']} labelled by the truth", quiet)
             except OcrkitError as exc:              # the page is still printed
@@ -110,6 +111,20 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
     _print(pages, scores, fmt, formats)
     if failed:
         raise SystemExit(1)
+
+
+def _crop_names(images) -> list[str]:
+    """A distinct file-name prefix for each image's crops: its stem, numbered where stems
+    repeat (a/p.jpg, b/p.jpg), and made unique against every other name."""
+    stems = [Path(p).stem for p in images]
+    names, used = [], set()
+    for i, stem in enumerate(stems):
+        name = stem if stems.count(stem) == 1 else f"{i + 1:02d}-{stem}"
+        while name in used or (name != stem and name in stems):
+            name = f"{name}-{i + 1}"
+        used.add(name)
+        names.append(name)
+    return names
 
 
 def _read_truth(path) -> str:

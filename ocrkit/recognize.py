@@ -137,8 +137,10 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
 
     `size`: the (width, height) of the original image `image` was decoded from (see
     load_image(with_size=True)); boxes and Page.size are in its pixels. Default: the array's.
-    `alphabet`: the only characters the page may hold (a whitelist, e.g. "0123456789"); the
-    model's other classes get probability 0.
+    `alphabet`: the only characters the page may hold (a whitelist, e.g. "0123456789"): the
+    best class among them is chosen, reported with the model's own probability for it (a
+    forced reading keeps its low confidence), and alternatives come from the alphabet only.
+    Case is matched loosely (an upper-case model reads alphabet "abc" as "ABC").
     """
     if not isinstance(image, np.ndarray):
         path = path or str(image)
@@ -160,14 +162,11 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                       for b in boxes])
     probs = model.predict_proba(crops)
     classes = np.array(model.classes)
+    allowed = np.ones(len(classes), bool)
     if alphabet:
-        unknown = sorted(set(alphabet) - set(model.classes))
-        if unknown:
-            raise OcrkitError(f"alphabet characters {''.join(unknown)!r} are not among the "
-                              f"model's classes {''.join(model.classes)}")
-        probs = probs * np.isin(classes, list(alphabet))
-        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-30)
-    order = np.argsort(-probs, axis=1)[:, :3]
+        allowed = np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
+        probs = probs * allowed         # not renormalised: confidences stay the model's own
+    order = np.argsort(-np.where(allowed, probs, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
     i = 0
     for line in lines:
         out_words = []
@@ -188,19 +187,38 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     return page
 
 
+LOOKAHEAD = 3     # truth lines a read line may skip ahead to (lines the OCR missed)
+
+
+def alphabet_classes(alphabet: str, classes) -> set:
+    """The model classes an --alphabet names: whitespace ignored, each character taken as
+    given or, failing that, in the other case; OcrkitError for characters the model lacks."""
+    chosen, unknown = set(), []
+    for ch in set("".join(alphabet.split())):
+        match = ch if ch in classes else next((c for c in (ch.upper(), ch.lower())
+                                               if c in classes), None)
+        if match is None:
+            unknown.append(ch)
+        else:
+            chosen.add(match)
+    if unknown or not chosen:
+        raise OcrkitError(f"alphabet {alphabet!r}: {''.join(sorted(unknown)) or 'no character'} "
+                          f"not among the model's classes {''.join(classes)}")
+    return chosen
+
+
 def save_crops(page: Page, folder, truth: str | None = None, name: str | None = None) -> dict:
     """Write every character of `page` as a 32x32 PNG (dark on light, as the model saw it) to
     folder/<label>/<name>-<line>-<n>.png: a class-folder dataset for `ocrkit finetune`.
 
-    Each line the OCR read is matched to the next truth line (in order) with as many
-    characters (spaces aside) that agrees with the reading on at least half of them; its
-    characters take the truth's labels. Lines without such a match keep the model's reading,
+    Each line the OCR read is matched to one of the next LOOKAHEAD truth lines (in order)
+    with as many characters (spaces aside) that agrees with the reading (case aside) on more
+    than half of them; its characters take the truth's labels, case as written. Lines without such a match keep the model's reading,
     to be checked by hand. Returns {"written": n, "from_truth": n}.
     """
     from PIL import Image
-    from ocrkit.metrics import normalise_text
     folder = Path(folder)
-    expected = [t.replace(" ", "") for t in normalise_text(truth).split("\n")] if truth else []
+    expected = ["".join(t.split()) for t in truth.splitlines() if t.strip()] if truth else []
     name = name or Path(page.path).stem or "page"
     written = from_truth = 0
     next_truth = 0
@@ -208,9 +226,10 @@ def save_crops(page: Page, folder, truth: str | None = None, name: str | None = 
         chars = [c for w in line.words for c in w.chars]
         read = "".join(c.label for c in chars)
         known = ""
-        for t in range(next_truth, len(expected)):
+        for t in range(next_truth, min(next_truth + LOOKAHEAD, len(expected))):
             cand = expected[t]
-            if len(cand) == len(read) and 2 * sum(a == b for a, b in zip(cand, read)) >= len(read):
+            agree = sum(a == b for a, b in zip(cand.upper(), read.upper()))
+            if len(cand) == len(read) and 2 * agree > len(read):
                 known, next_truth = cand, t + 1
                 break
         use_truth = bool(known)

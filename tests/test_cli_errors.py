@@ -491,3 +491,9 @@ def test_autoencode_on_too_little_data_fails_before_training(tmp_path):
                           "-o", tmp_path / "ae.pkl", "--plots", tmp_path))
     assert "PCA baseline" in line
     assert not (tmp_path / "ae.pkl.ckpt").exists()
+
+
+def test_autoencode_bottleneck_wider_than_the_pixels_fails_before_training(tmp_path):
+    line = error_line(run("autoencode", "synth", "--size", "1500", "--hidden", "1100",
+                          "--epochs", "1", "-o", tmp_path / "ae.pkl", "--plots", tmp_path))
+    assert "1100 components" in line and not (tmp_path / "ae.pkl.ckpt").exists()

@@ -347,5 +347,43 @@ def test_alphabet_restricts_what_a_page_can_hold(tmp_path):
     assert [len(w) for w in digits.stdout.split()] == [3, 3, 4, 2]       # same characters found
     letters = invoke(image, "--alphabet", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     assert set(letters.stdout.strip()) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ \n")
-    bad = invoke(image, "--alphabet", "abc")
+    bad = invoke(image, "--alphabet", "AB!")
     assert bad.exit_code == 2 and "--alphabet" in bad.stderr
+
+
+def test_alphabet_keeps_the_models_own_confidence(tmp_path):
+    """A reading forced into the whitelist must not look certain."""
+    image, _ = write_page("HELLO WORLD", tmp_path / "p.jpg", seed=2)
+    out = json.loads(invoke(image, "--alphabet", "0123456789", "--format", "json").stdout)
+    chars = [c for line in out[0]["lines"] for w in line["words"] for c in w["chars"]]
+    assert len(chars) == 10
+    assert sum(c["confidence"] < 0.5 for c in chars) >= 8          # letters forced to digits
+    assert all(a[0].isdigit() for c in chars for a in c["alternatives"])
+    spaced = invoke(image, "--alphabet", "hel owrd")                # case and spaces loose
+    assert spaced.exit_code == 0 and set(spaced.stdout.strip()) <= set("HELOWRD \n")
+
+
+def test_crops_truth_matching_is_local_and_keeps_the_truths_case():
+    from ocrkit.recognize import Char, Line, Page, Word, save_crops
+
+    def page(*lines):
+        img = np.zeros((32, 32), np.float32)
+        return Page("p.jpg", (10, 10), [Line([Word([Char(ch, (0, 0, 1, 1), 0.9, [], img)
+                                                    for ch in text])]) for text in lines])
+
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        # "AB" read as "ZZ" must not grab the far truth line "QZ"; the others keep theirs
+        saved = save_crops(page("ZZ", "QR", "QZ"), Path(d) / "a", "AB\nQR\nQZ\n")
+        assert saved == {"written": 6, "from_truth": 4}
+        assert sorted(p.parent.name for p in (Path(d) / "a").rglob("*.png")) == \
+            ["Q", "Q", "R", "Z", "Z", "Z"]
+        saved = save_crops(page("ABC"), Path(d) / "b", "abc\n")    # a lower-case truth
+        assert saved["from_truth"] == 3
+        assert {p.parent.name for p in (Path(d) / "b").rglob("*.png")} == set("abc")
+
+
+def test_crop_names_stay_distinct():
+    from ocrkit.cli.ocr import _crop_names
+    names = _crop_names(["a/p.jpg", "b/p.jpg", "01-p.jpg", "q.png"])
+    assert len(set(names)) == 4 and names[3] == "q"
