@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ocrkit.cli.common import (data_dir_option, format_option, note, progress_enabled,
-                               quiet_option, size_option)
+                               quiet_option, size_option, split_option)
 from ocrkit.cli.train import OPTIMIZERS, _hidden
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
@@ -57,9 +57,7 @@ def _activations(ctx, param, value):
 @click.option("--reconstruct", "source", default=None,
               help="Reconstruct this image file of one character, or dataset (name or path), "
                    "with --model instead of training.")
-@click.option("--split", type=click.Choice(["train", "valid", "test", "all"]), default=None,
-              help="With --reconstruct DATASET: which part [default: test for a name, all for "
-                   "a path].")
+@split_option
 @data_dir_option
 @size_option
 @format_option

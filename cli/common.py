@@ -9,6 +9,9 @@ data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False), default=None,
     help="Folder holding the named datasets (default: $OCRKIT_DATA, then ./data).")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages.")
+split_option = click.option(
+    "--split", type=click.Choice(["train", "valid", "test", "all"]), default=None,
+    help="Which part of the dataset [default: test for a named dataset, all for a path].")
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
                              default="text", help="Output format on stdout.")
 

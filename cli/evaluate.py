@@ -5,11 +5,8 @@ import json
 
 import click
 
-from ocrkit.cli.common import data_dir_option, format_option, note, quiet_option, size_option
-
-split_option = click.option(
-    "--split", type=click.Choice(["train", "valid", "test", "all"]), default=None,
-    help="Which part of the dataset [default: test for a named dataset, all for a path].")
+from ocrkit.cli.common import (data_dir_option, format_option, note, quiet_option, size_option,
+                               split_option)
 
 
 restrict_option = click.option(
@@ -19,14 +16,10 @@ restrict_option = click.option(
 
 
 def _load(model_path, dataset, split, data_dir, size):
-    from pathlib import Path
     from ocrkit import modelfile
-    from ocrkit.data import NAMES, load_dataset
+    from ocrkit.data import default_split, load_dataset
     model = modelfile.load(model_path)
-    if split is None:
-        named = all(part.lower() in NAMES and not Path(part).exists()
-                    for part in dataset.split("+"))
-        split = "test" if named else "all"
+    split = split or default_split(dataset)
     ds = load_dataset(dataset, split, data_dir, size)
     return model, ds, split
 

@@ -80,15 +80,12 @@ def load_characters(source: str, split: str | None = None, data_dir=None,
     """What `--reconstruct` was given, as a Dataset: an image file of one character (through
     the shared character normaliser; its one class is the file name), or a dataset name or
     path (`split` default: test for a name, all for a path)."""
-    from ocrkit.data import NAMES
+    from ocrkit.data import default_split
     path = Path(source)
     is_dataset = (path.is_dir() or path.suffix.lower() in DATASET_SUFFIXES
                   or "idx3" in path.name or not path.exists())
     if is_dataset:
-        if split is None:
-            split = ("test" if all(p.lower() in NAMES for p in source.split("+"))
-                     and not path.exists() else "all")
-        return load_dataset(source, split, data_dir, size)
+        return load_dataset(source, split or default_split(source), data_dir, size)
     from ocrkit.data.normalize import normalise_character
     from ocrkit.recognize import load_image
     x = normalise_character(load_image(path))[None]

@@ -44,8 +44,8 @@ HOW_TO_GET = {
               "ByClass files are kept)",
 }
 
-__all__ = ["Dataset", "NIST36", "SIZE", "SPLITS", "load_dataset", "data_dirs", "find_file",
-           "stratified_split"]
+__all__ = ["Dataset", "NIST36", "SIZE", "SPLITS", "default_split", "load_dataset", "data_dirs",
+           "find_file", "stratified_split"]
 
 
 def data_dirs(data_dir=None) -> list[Path]:
@@ -135,6 +135,13 @@ def _load_path(path: Path, split):
     if len(ds.info.get("splits_in_file", ())) > 1 and ds.info["split"] == split:
         return ds   # a .mat file holding several splits: this one was asked for
     return _pick(ds, split)
+
+
+def default_split(name: str) -> str:
+    """The part of a dataset a scoring command uses when none is given: `test` for a name or
+    a mix of names (their test split is held out), `all` for a path (a user's own set)."""
+    named = all(part.lower() in NAMES and not Path(part).exists() for part in name.split("+"))
+    return "test" if named else "all"
 
 
 def load_dataset(name: str, split: str = "train", data_dir=None, size: int | None = None
