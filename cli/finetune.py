@@ -58,7 +58,7 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
     """
     from ocrkit import modelfile, plots
     from ocrkit.finetune import finetune as run_finetune
-    from ocrkit.metrics import classifier_report
+    from ocrkit.train import record_scores
 
     out = Path(out)
     modelfile.check_writable(out)
@@ -81,17 +81,15 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
         tuned, result = run_finetune(base, train_set, valid_set, desc=label, **extra, **options)
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; nothing saved")
-        test = classifier_report(tuned, test_set) if len(test_set) else {"accuracy": None}
-        tuned.scores = {"valid_accuracy": result.best_score if len(valid_set) and not few_shot
-                        else None,
-                        "test_accuracy": test["accuracy"], "dataset": dataset}
+        test_accuracy = record_scores(tuned, result, valid_set, test_set, dataset,
+                                      chosen_on_valid=not few_shot)
         path = out if label == "fine-tuned" else out.with_name(f"{out.stem}-scratch{out.suffix}")
         modelfile.save(tuned, path)
         runs[label] = result.history
-        results[label] = {"model": str(path), "test_accuracy": test["accuracy"],
+        results[label] = {"model": str(path), "test_accuracy": test_accuracy,
                           "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
                           "replaced_output_layer": tuned.training.get("replaced_output_layer")}
-        tested = "n/a" if test["accuracy"] is None else f"{test['accuracy']:.4f}"
+        tested = "n/a" if test_accuracy is None else f"{test_accuracy:.4f}"
         click.echo(f"{label}: test accuracy {tested} after {len(result.history['train_loss'])} "
                    f"epochs ({result.seconds:.0f} s) -> {path}")
         if result.stopped == "interrupted":

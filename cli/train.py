@@ -91,8 +91,7 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
 
     from ocrkit import modelfile, plots
     from ocrkit.data import load_dataset
-    from ocrkit.metrics import classifier_report
-    from ocrkit.train import arch_specs, checkpoint_path, mlp_specs, train_model
+    from ocrkit.train import arch_specs, checkpoint_path, mlp_specs, record_scores, train_model
 
     if resume and len(lr) > 1:
         raise click.UsageError("--resume continues one run; give a single --lr")
@@ -125,17 +124,15 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; "
                                        "nothing saved")
-        test = classifier_report(model, test_set) if len(test_set) else {"accuracy": None}
-        model.scores = {"valid_accuracy": result.best_score if len(valid_set) else None,
-                        "test_accuracy": test["accuracy"], "dataset": dataset}
+        test_accuracy = record_scores(model, result, valid_set, test_set, dataset)
         modelfile.save(model, path)
         ckpt.unlink(missing_ok=True)
         runs[f"lr {rate:g}"] = result.history
         results.append({"lr": rate, "model": str(path), "best_epoch": result.best_epoch,
                         "stopped": result.stopped, "valid_accuracy": result.best_score,
-                        "test_accuracy": test["accuracy"], "seconds": round(result.seconds, 1)})
+                        "test_accuracy": test_accuracy, "seconds": round(result.seconds, 1)})
         scored = "valid" if len(valid_set) else "train (no validation samples)"
-        tested = "n/a (no test samples)" if test["accuracy"] is None else f"{test['accuracy']:.4f}"
+        tested = "n/a (no test samples)" if test_accuracy is None else f"{test_accuracy:.4f}"
         click.echo(f"lr {rate:g}: {scored} accuracy {result.best_score:.4f} (epoch "
                    f"{result.best_epoch}), test accuracy {tested} -> {path}")
         first = model.network.first_weights

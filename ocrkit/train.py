@@ -329,6 +329,18 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     return model, result
 
 
+def record_scores(model, result: TrainResult, valid, test, dataset: str,
+                  chosen_on_valid: bool = True) -> float | None:
+    """Store a finished classifier run's scores in `model.scores` and return its test accuracy
+    (None when `test` is empty). The validation accuracy is kept only when the run chose its
+    weights on a real validation set."""
+    from ocrkit.metrics import classifier_report
+    test_accuracy = classifier_report(model, test)["accuracy"] if len(test) else None
+    model.scores = {"valid_accuracy": result.best_score if len(valid) and chosen_on_valid
+                    else None, "test_accuracy": test_accuracy, "dataset": dataset}
+    return test_accuracy
+
+
 def load_checkpoint(path, model) -> dict:
     """The trainer state saved at `path`, checked to belong to the same architecture."""
     from pathlib import Path
