@@ -96,6 +96,21 @@ def interleaved(runs: dict, rounds: int = ROUNDS, warmups: dict | None = None) -
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def epoch_ratio(t: dict, about: str, aim: float, digits: int, **entry) -> dict:
+    """Print ocrkit's and (when it ran) PyTorch's seconds per epoch and their ratio; return
+    them with `entry` for results.json."""
+    entry["ocrkit_s"] = round(t["ocrkit"], digits)
+    print(f"  ocrkit   {t['ocrkit']:7.{digits}f} s/epoch")
+    if "pytorch" in t:
+        ratio = t["ocrkit"] / t["pytorch"]
+        print(f"  pytorch  {t['pytorch']:7.{digits}f} s/epoch  ({about})")
+        print(f"  ratio    ocrkit / pytorch = {ratio:.2f}x  (aim: <= {aim}x)")
+        entry.update(pytorch_s=round(t["pytorch"], digits), pytorch=about, ratio=round(ratio, 3))
+    else:
+        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
+    return entry
+
+
 def default_specs() -> tuple[list, str]:
     from ocrkit import modelfile
     from ocrkit.engine.specs import arch_specs
@@ -195,16 +210,8 @@ def cnn_bench(results: dict, x, y, source) -> None:
     except ImportError:
         pass
     t = interleaved(runs, CNN_ROUNDS, warm)
-    entry = {"architecture": arch, "samples": len(x), "ocrkit_s": round(t["ocrkit"], 2)}
-    print(f"  ocrkit   {t['ocrkit']:7.2f} s/epoch")
-    if "pytorch" in t:
-        ratio = t["ocrkit"] / t["pytorch"]
-        print(f"  pytorch  {t['pytorch']:7.2f} s/epoch  ({about})")
-        print(f"  ratio    ocrkit / pytorch = {ratio:.2f}x  (aim: <= 1.2x)")
-        entry.update(pytorch_s=round(t["pytorch"], 2), pytorch=about, ratio=round(ratio, 3))
-    else:
-        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
-    results["cnn_epoch"] = entry
+    results["cnn_epoch"] = epoch_ratio(t, about, aim=1.2, digits=2,
+                                       architecture=arch, samples=len(x))
     page = x[:100]
     net.predict(page)
     t_page = interleaved({"page": lambda: net.predict(page)}, rounds=20)["page"]
@@ -318,16 +325,7 @@ def main():
     except ImportError:
         pass
     t = interleaved(runs)
-    print(f"  ocrkit   {t['ocrkit']:7.3f} s/epoch")
-    entry = {"samples": len(x), "data": source, "ocrkit_s": round(t["ocrkit"], 3)}
-    if "pytorch" in t:
-        ratio = t["ocrkit"] / t["pytorch"]
-        print(f"  pytorch  {t['pytorch']:7.3f} s/epoch  ({about})")
-        print(f"  ratio    ocrkit / pytorch = {ratio:.2f}x  (aim: <= 0.4x)")
-        entry.update(pytorch_s=round(t["pytorch"], 3), pytorch=about, ratio=round(ratio, 3))
-    else:
-        print("  pytorch  not installed (pip install torch==2.13.0): comparison skipped")
-    results["mlp_epoch"] = entry
+    results["mlp_epoch"] = epoch_ratio(t, about, aim=0.4, digits=3, samples=len(x), data=source)
     layout_bench(results)
     cnn_bench(results, x, y, source)
     ocr_bench(results)
