@@ -17,6 +17,10 @@ from ocrkit.engine.layers import Layer
 
 
 def _hwc(shape) -> tuple[int, int, int]:
+    """(H, W, C) of an image input shape; (H, W) is one channel."""
+    if len(shape) not in (2, 3):
+        raise ValueError(f"convolution and pooling need image inputs (H, W[, C]), got shape "
+                         f"{tuple(shape)}; they cannot follow a flatten or dense layer")
     return (*shape, 1) if len(shape) == 2 else tuple(shape)
 
 

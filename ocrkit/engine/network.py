@@ -23,33 +23,26 @@ def _build_dense(spec, input_shape, rng, dtype):
                          "put a flatten layer before it")
     activation = spec.get("activation", "identity")
     init = spec.get("init") or initialisers.default_for(activation)
-    layers = [Dense(input_shape[0], int(spec["units"]), rng, init=init, dtype=dtype)]
-    if spec.get("batchnorm"):
-        layers.append(BatchNorm(int(spec["units"]), dtype=dtype))
-    layers.append(_activation(activation))
-    return layers
+    dense = Dense(input_shape[0], int(spec["units"]), rng, init=init, dtype=dtype)
+    return _then_norm_and_activation(dense, spec, activation, dtype)
 
 
 def _build_conv(spec, input_shape, rng, dtype):
     """Conv2D [+ BatchNorm, which makes the convolution's bias redundant] + activation."""
-    if len(input_shape) not in (2, 3):
-        raise ValueError(f"a convolution needs image inputs (H, W[, C]), got shape {input_shape}")
     activation = spec.get("activation", "relu")
-    norm = bool(spec.get("batchnorm"))
-    layers = [Conv2D(input_shape, int(spec["filters"]), rng, kernel=int(spec.get("kernel", 3)),
-                     stride=int(spec.get("stride", 1)), padding=spec.get("padding", "same"),
-                     init=spec.get("init") or initialisers.default_for(activation),
-                     bias=not norm, dtype=dtype)]
-    if norm:
-        layers.append(BatchNorm(int(spec["filters"]), dtype=dtype))
-    layers.append(_activation(activation))
-    return layers
+    conv = Conv2D(input_shape, int(spec["filters"]), rng, kernel=int(spec.get("kernel", 3)),
+                  stride=int(spec.get("stride", 1)), padding=spec.get("padding", "same"),
+                  init=spec.get("init") or initialisers.default_for(activation),
+                  bias=not spec.get("batchnorm"), dtype=dtype)
+    return _then_norm_and_activation(conv, spec, activation, dtype)
 
 
-def _build_pool(spec, input_shape, rng, dtype):
-    if len(input_shape) not in (2, 3):
-        raise ValueError(f"pooling needs image inputs (H, W[, C]), got shape {input_shape}")
-    return [MaxPool2D(input_shape, int(spec.get("size", 2)))]
+def _then_norm_and_activation(layer, spec, activation, dtype) -> list:
+    """A linear layer, then batch norm over its outputs when the spec asks, then activation."""
+    layers = [layer]
+    if spec.get("batchnorm"):
+        layers.append(BatchNorm(layer.params["W"].shape[-1], dtype=dtype))
+    return layers + [_activation(activation)]
 
 
 def _activation(name):
@@ -64,7 +57,7 @@ BUILDERS = {
     "dense": _build_dense,
     "activation": lambda spec, shape, rng, dtype: [_activation(spec["name"])],
     "conv2d": _build_conv,
-    "maxpool2d": _build_pool,
+    "maxpool2d": lambda spec, shape, rng, dtype: [MaxPool2D(shape, int(spec.get("size", 2)))],
     "dropout": lambda spec, shape, rng, dtype: [Dropout(float(spec.get("rate", 0.5)), rng)],
     "batchnorm": lambda spec, shape, rng, dtype: [BatchNorm(int(shape[-1]), dtype=dtype)],
 }
