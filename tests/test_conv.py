@@ -9,7 +9,7 @@ from scipy import signal
 from ocrkit.engine import Network, SoftmaxCrossEntropy, SquaredError, check_gradients
 from ocrkit.engine.conv import Conv2D, MaxPool2D
 from ocrkit.engine.gradcheck import numeric_gradient, relative_error
-from ocrkit.engine.layers import BatchNorm, Dropout
+from ocrkit.engine.layers import BatchNorm, Dropout, ReLU
 from ocrkit.engine.specs import arch_specs
 
 TOL = 1e-6
@@ -79,6 +79,28 @@ def test_maxpool_takes_window_maxima_and_routes_the_gradient_to_the_first_one():
     assert out[0, :, :, 0].tolist() == [[5, 2], [0, 9]]
     dx = pool.backward(np.ones_like(out))[0, :, :, 0]
     assert dx.tolist() == [[0, 1, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+
+
+def test_relu_then_pool_runs_as_pool_then_relu_with_the_same_values_and_gradients(rng):
+    net = Network([conv(4), {"type": "maxpool2d"}], (8, 8), rng)
+    assert [type(layer) for layer in net.layers] == [Conv2D, MaxPool2D, ReLU]
+    x = rng.uniform(size=(6, 8, 8)).astype(np.float32)
+    x[:, :, :3] = 1.0               # flat background: tied and all-negative windows
+    dout = rng.normal(size=(6, 4, 4, 4)).astype(np.float32)
+    out = net.forward(x, train=True)
+    dx = net.backward(dout)
+    conv_layer = net.layers[0]
+    grads = {k: v.copy() for k, v in conv_layer.grads.items()}
+    textbook = [conv_layer, ReLU(), MaxPool2D((8, 8, 4))]
+    y = x
+    for layer in textbook:
+        y = layer.forward(y, train=True)
+    d = dout
+    for layer in reversed(textbook):
+        d = layer.backward(d)
+    assert np.any(out == 0) and np.any(y > 0)
+    assert np.array_equal(out, y) and np.array_equal(dx, d)
+    assert all(np.array_equal(conv_layer.grads[k], grads[k]) for k in grads)
 
 
 def test_dropout_is_identity_at_inference_and_keeps_the_expectation_in_training(rng):

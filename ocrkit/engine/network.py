@@ -7,6 +7,11 @@ A spec is a JSON-able dict, so a model file stores the architecture without pick
      {"type": "dense", "units": 36, "activation": "softmax"}]
 
 Parameters are named "<spec index>.<key>" ("1.W", "1.b", ...).
+
+A ReLU followed by max pooling runs in the other order, pooling first: max(relu(a), relu(b))
+= relu(max(a, b)), and the gradient reaches the same input (the window's first maximum, and
+none when that maximum is <= 0), so the result is bit for bit the same while the ReLU, forward
+and backward, touches a quarter of the values (measured in docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ import numpy as np
 
 from ocrkit.engine import init as initialisers
 from ocrkit.engine.conv import Conv2D, MaxPool2D
-from ocrkit.engine.layers import ACTIVATIONS, BatchNorm, Dense, Dropout, Flatten, Layer, Softmax
+from ocrkit.engine.layers import (ACTIVATIONS, BatchNorm, Dense, Dropout, Flatten, Layer, ReLU,
+                                  Softmax)
 
 
 def _build_dense(spec, input_shape, rng, dtype):
@@ -86,9 +92,12 @@ class Network:
                 raise ValueError(f"unknown layer type {spec.get('type')!r}; "
                                  f"choose from {', '.join(BUILDERS)}")
             for layer in build(spec, shape, rng, self.dtype):
-                self.layers.append(layer)
-                self.names.append(str(i) if layer.params or layer.buffers else "")
-                self.spec_of.append(i)
+                at = len(self.layers)
+                if isinstance(layer, MaxPool2D) and at and isinstance(self.layers[-1], ReLU):
+                    at -= 1     # pool, then ReLU: the same values and gradients (below)
+                self.layers.insert(at, layer)
+                self.names.insert(at, str(i) if layer.params or layer.buffers else "")
+                self.spec_of.insert(at, i)
                 shape = layer.output_shape(shape)
         self.output_shape = shape
         self.trainable_from = 0     # layers before this index are frozen (fine-tuning)
