@@ -85,11 +85,15 @@ scores: install
 	    $(OCRKIT) evaluate $$m $(NIST26) --restrict | head -1; \
 	done
 
+# Some machines set OPENBLAS_CORETYPE (with OPENBLAS_L2_SIZE) to pin old OpenBLAS builds to
+# AVX2 kernels; they slow numpy's current OpenBLAS but not PyTorch's own kernels, so the bench
+# unsets both for its own run (only there) and prints which BLAS kernels numpy then uses.
 bench: install
 	$(BIN)/python -m pip install -q torch==2.13.0 || echo "bench: torch not installable here; the PyTorch side is skipped"
+	$(BIN)/python -m pip install -q threadpoolctl || echo "bench: threadpoolctl not installable; BLAS kernels not reported"
 	command -v tesseract >/dev/null || apt-get install -y -q tesseract-ocr >/dev/null || \
 	    echo "bench: tesseract not installable here; the Tesseract side is skipped"
-	OCRKIT_DATA=$(DATA) $(BIN)/python bench/bench.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OCRKIT_DATA=$(DATA) $(BIN)/python bench/bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache plots out

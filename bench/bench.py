@@ -15,6 +15,7 @@ its side is skipped when it is not installed. Results go to stdout and bench/res
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -260,7 +261,6 @@ def clean(text: str) -> str:
 
 def ocr_bench(results: dict) -> None:
     """ocrkit ocr and Tesseract on the same real photos: CER of each and the time ratio."""
-    import os
     import shutil
     import subprocess
     from ocrkit import modelfile
@@ -312,9 +312,25 @@ def synth_bench(results: dict) -> None:
     results["synth_chars_per_s"] = round(len(labels) / t)
 
 
+def blas_kernels() -> str:
+    """Which BLAS numpy runs, with which kernels and threads (OPENBLAS_CORETYPE can force old
+    ones: `make bench` unsets it for its own run)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see)"
+    blas = [d for d in threadpool_info() if d["user_api"] == "blas"]
+    blas = [d for d in blas if "numpy" in d["filepath"]] or blas     # not scipy's copy
+    libs = [f"{d['internal_api']} {d['version']}, {d.get('architecture', '?')} kernels, "
+            f"{d['num_threads']} threads" for d in blas]
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return "; ".join(libs) + (f" (forced by OPENBLAS_CORETYPE={forced})" if forced else "")
+
+
 def main():
     results = {"machine": f"{platform.machine()}, {platform.python_version()}, "
-                          f"numpy {np.__version__}"}
+                          f"numpy {np.__version__}", "blas": blas_kernels()}
+    print(f"numpy BLAS: {results['blas']}")
     x, y, source = mlp_data()
     print(f"MLP 1024-64-36 sigmoid, SGD, batch 32, float32, one epoch of {len(x)} samples "
           f"({source}); median of {ROUNDS} epochs each, alternating")
