@@ -108,7 +108,7 @@ class Trainer:
         `valid` is (x, target) for per-epoch scores and early stopping; `resume` is a state
         dict from an earlier checkpoint.
         """
-        net, loss, opt = self.net, self.loss, self.opt
+        net, opt = self.net, self.opt
         x = np.asarray(x, dtype=net.dtype)
         if self.classifier:
             target = np.asarray(target, dtype=np.int64)

@@ -65,7 +65,12 @@ def test_conv_forward_is_the_cross_correlation_scipy_computes(rng):
     assert np.allclose(out, expected, atol=1e-4)
     same = Conv2D((9, 8), 1, rng, kernel=3, stride=2, padding="same")
     assert same.output_shape((9, 8)) == (5, 4, 1)            # ceil(9 / 2), ceil(8 / 2)
-    assert same.forward(x[..., 0]).shape == (3, 5, 4, 1)
+    out = same.forward(x[..., 0])                            # one channel: its own copy path
+    assert out.shape == (3, 5, 4, 1)
+    for n in range(3):          # TensorFlow's same: rows padded 1 + 1, columns 0 + 1
+        padded = np.pad(x[n, :, :, 0], ((1, 1), (0, 1)))
+        full = signal.correlate2d(padded, same.params["W"][:, :, 0, 0], mode="valid")
+        assert np.allclose(out[n, :, :, 0], full[::2, ::2] + same.params["b"][0], atol=1e-4)
 
 
 def test_maxpool_takes_window_maxima_and_routes_the_gradient_to_the_first_one():

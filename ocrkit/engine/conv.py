@@ -70,12 +70,18 @@ class Conv2D(Layer):
         self.ho, self.pt, self.pb = _padding(h, self.k, self.stride, padding)
         self.wo, self.pl, self.pr = _padding(w, self.k, self.stride, padding)
         fan_in, fan_out = self.k * self.k * c, self.k * self.k * self.f
-        self.params["W"] = initialisers.weights(init, fan_in, fan_out, rng, shape=(
-            self.k, self.k, c, self.f)).astype(dtype)
-        if bias:
-            self.params["b"] = np.zeros(self.f, dtype=dtype)
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self._cols = None       # reused between batches of the same size
+        # W's rows and then b as one (k*k*C [+ 1], F) matrix: with a column of ones at the end
+        # of cols, the GEMM adds the bias and the weight-gradient GEMM sums its gradient.
+        # params and grads hold views into it, which every update changes in place.
+        self._wb = np.zeros((fan_in + bool(bias), self.f), dtype=dtype)
+        self._wb[:fan_in] = initialisers.weights(init, fan_in, fan_out, rng,
+                                                 shape=(fan_in, self.f))
+        self._gwb = np.zeros_like(self._wb)
+        for store, matrix in ((self.params, self._wb), (self.grads, self._gwb)):
+            store["W"] = matrix[:fan_in].reshape(self.k, self.k, c, self.f)
+            if bias:
+                store["b"] = matrix[fan_in]
+        self._cols = self._windows = None       # reused between batches of the same size
 
     def output_shape(self, input_shape):
         return (self.ho, self.wo, self.f)
@@ -88,30 +94,39 @@ class Conv2D(Layer):
         xp[:, self.pt:self.pt + h, self.pl:self.pl + w] = x
         return xp
 
+    def _buffers(self, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """cols (n*Ho*Wo, k*k*C [+ 1 of ones]) and the (n, Ho, Wo, k, k, C) view of its
+        window part, made once per batch size."""
+        rows, width = n * self.ho * self.wo, len(self._wb)
+        if self._cols is None or self._cols.shape != (rows, width) or self._cols.dtype != dtype:
+            fan_in = self.k * self.k * self.c
+            self._cols = np.empty((rows, width), dtype=dtype)
+            self._cols[:, fan_in:] = 1
+            self._windows = self._cols[:, :fan_in].reshape(n, self.ho, self.wo, self.k, self.k,
+                                                          self.c)
+            assert np.shares_memory(self._windows, self._cols)
+        return self._cols, self._windows
+
     def forward(self, x, train=False):
         n = x.shape[0]
         x = x.reshape(n, *_hwc(x.shape[1:]))
         k, s, ho, wo = self.k, self.stride, self.ho, self.wo
         xp = self._padded(x)
-        shape = (n, ho, wo, k, k, self.c)
-        if self._cols is None or self._cols.shape != shape or self._cols.dtype != x.dtype:
-            self._cols = np.empty(shape, dtype=x.dtype)
-        # windows (N, Ho, Wo, C, k, k) as a strided view; one copy puts them in GEMM order
-        win = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
-        np.copyto(self._cols, win.transpose(0, 1, 2, 4, 5, 3))
-        cols = self._cols.reshape(n * ho * wo, k * k * self.c)
+        cols, windows = self._buffers(n, x.dtype)
+        if self.c == 1:             # one channel: a strided copy per tap, 3x faster here
+            span_h, span_w = s * (ho - 1) + 1, s * (wo - 1) + 1
+            for i in range(k):
+                for j in range(k):
+                    windows[..., i, j, :] = xp[:, i:i + span_h:s, j:j + span_w:s]
+        else:                       # windows (N, Ho, Wo, C, k, k) as a view; one copy to GEMM order
+            win = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
+            np.copyto(windows, win.transpose(0, 1, 2, 4, 5, 3))
         self.cache = (cols, xp.shape, x.shape)
-        out = cols @ self.params["W"].reshape(-1, self.f)
-        if "b" in self.params:
-            out += self.params["b"]
-        return out.reshape(n, ho, wo, self.f)
+        return (cols @ self._wb).reshape(n, ho, wo, self.f)
 
     def backward(self, dout, need_dx=True):
         cols, padded_shape, x_shape = self.cache
-        d2 = dout.reshape(-1, self.f)
-        np.matmul(cols.T, d2, out=self.grads["W"].reshape(-1, self.f))
-        if "b" in self.params:      # a GEMV with ones: 4x faster than sum(axis=0) here
-            np.matmul(np.ones(len(d2), d2.dtype), d2, out=self.grads["b"])
+        np.matmul(cols.T, dout.reshape(-1, self.f), out=self._gwb)
         if not need_dx:
             return None
         n, hp, wp, c = padded_shape
