@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test bench models scores finetune-demo clean
+.PHONY: install demo test bench models scores finetune-demo twins clean
 
 install: $(VENV)/.installed
 
@@ -84,6 +84,11 @@ scores: install
 	    $(OCRKIT) evaluate $$m $(NIST26) | head -1; \
 	    $(OCRKIT) evaluate $$m $(NIST26) --restrict | head -1; \
 	done
+
+# How far a single-character model gets on EMNIST's O/0, I/1, S/5 twins: a specialist CNN
+# trained on those six classes alone re-decides the default model's readings among them.
+twins: install
+	OCRKIT_DATA=$(DATA) $(BIN)/python bench/twins.py
 
 # Some machines set OPENBLAS_CORETYPE (with OPENBLAS_L2_SIZE) to pin old OpenBLAS builds to
 # AVX2 kernels; they slow numpy's current OpenBLAS but not PyTorch's own kernels, so the bench
