@@ -118,7 +118,7 @@ class Conv2D(Layer):
             for i in range(k):
                 for j in range(k):
                     windows[..., i, j, :] = xp[:, i:i + span_h:s, j:j + span_w:s]
-        else:                       # windows (N, Ho, Wo, C, k, k) as a view; one copy to GEMM order
+        else:                   # windows (N, Ho, Wo, C, k, k) as a view, one copy in GEMM order
             win = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
             np.copyto(windows, win.transpose(0, 1, 2, 4, 5, 3))
         self.cache = (cols, xp.shape, x.shape)
