@@ -108,6 +108,23 @@ def test_relu_then_pool_runs_as_pool_then_relu_with_the_same_values_and_gradient
     assert all(np.array_equal(conv_layer.grads[k], grads[k]) for k in grads)
 
 
+def test_a_copied_conv_network_still_trains_its_own_weights(rng):
+    import copy
+    from ocrkit.engine import Adam
+    net = Network([conv(3), {"type": "maxpool2d"}] + HEAD, (8, 8), rng)
+    twin = copy.deepcopy(net)
+    x, y = rng.uniform(size=(5, 8, 8)).astype(np.float32), rng.integers(0, 4, 5)
+    before, loss, opt = net.predict(x), SoftmaxCrossEntropy(), Adam(0.05)
+    for _ in range(3):
+        loss.forward(twin.forward(x, train=True, logits=True), y)
+        twin.backward(loss.backward())
+        opt.step(twin.param_grad_pairs())
+    assert np.array_equal(net.predict(x), before)           # the original is untouched
+    assert not np.allclose(twin.predict(x), before)         # the copy's updates reach forward
+    conv_layer = twin.layers[0]
+    assert np.shares_memory(conv_layer.params["W"], conv_layer._wb)
+
+
 def test_dropout_is_identity_at_inference_and_keeps_the_expectation_in_training(rng):
     layer = Dropout(0.25, rng)
     x = np.ones((200, 50), np.float32)

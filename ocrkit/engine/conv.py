@@ -43,16 +43,21 @@ class Conv2D(Layer):
     """2-D convolution (cross-correlation, as every framework computes it).
 
     x: (N, H, W, C) -> y: (N, Ho, Wo, F); W: (k, k, C, F), b: (F,).
-    Forward copies the k*k shifted windows into cols (N*Ho*Wo, k*k*C) and makes one GEMM
-    with W reshaped to (k*k*C, F); the weight gradient is cols.T @ dout. The input gradient
-    is col2im done tap by tap on the flattened padded input, where each of the k*k kernel
-    positions is a shift by whole rows: one GEMM dout @ W[i, j].T per tap, added onto one
-    contiguous slice. Measured (batch 64, 32 -> 64 channels at 16x16; 32 -> 32 at 32x32):
-    2.8 and 7.4 ms, against 3.5 and 12.3 ms for adding each tap's block onto a strided 4-D
-    view, 5.6 and 21.5 ms for one big GEMM and k*k strided adds, and 8.9 and 15.9 ms for a
-    correlation with the flipped kernel. (An accumulating BLAS call, beta=1, would save the
-    adds, but only scipy exposes one, and its second OpenBLAS thread pool fights numpy's
-    for the cores: the epoch took 3x as long.)
+    Forward copies the k*k shifted windows into cols (N*Ho*Wo, k*k*C + 1, the last column
+    ones) and makes one GEMM with [W reshaped to (k*k*C, F); b], so the bias is added inside
+    it; the weight and bias gradients are one GEMM cols.T @ dout. W and b are views into
+    that one matrix (and their gradients into another), changed in place by every update.
+
+    The input gradient is col2im done tap by tap, one GEMM dout @ W[i, j].T per kernel
+    position. At stride 1 each tap's share is a shift by whole rows of the flattened padded
+    input, so its result is added onto one contiguous slice; at stride 2 that would compute
+    on 4x as many (mostly zero) rows, so the result is added onto a strided 4-D view instead.
+    Measured at batch 64, stride 1: the default CNN's second layer backward 6.3 -> 5.9 ms a
+    training step (bench/layer_times.py); for 32 -> 32 channels at 32x32 the input gradient
+    alone about 12 -> 8-9.5 ms against strided views, which in turn beat one big GEMM with
+    k*k strided adds and a correlation with the flipped kernel. (An accumulating BLAS call,
+    beta=1, would save the adds, but only scipy exposes one, and its second OpenBLAS thread
+    pool fights numpy's for the cores: the epoch took 3x as long.)
     """
 
     def __init__(self, input_shape, filters: int, rng: np.random.Generator, kernel: int = 3,
@@ -70,18 +75,26 @@ class Conv2D(Layer):
         self.ho, self.pt, self.pb = _padding(h, self.k, self.stride, padding)
         self.wo, self.pl, self.pr = _padding(w, self.k, self.stride, padding)
         fan_in, fan_out = self.k * self.k * c, self.k * self.k * self.f
-        # W's rows and then b as one (k*k*C [+ 1], F) matrix: with a column of ones at the end
-        # of cols, the GEMM adds the bias and the weight-gradient GEMM sums its gradient.
-        # params and grads hold views into it, which every update changes in place.
+        # W's rows and then b as one (k*k*C [+ 1], F) matrix (and its gradient's twin)
         self._wb = np.zeros((fan_in + bool(bias), self.f), dtype=dtype)
         self._wb[:fan_in] = initialisers.weights(init, fan_in, fan_out, rng,
                                                  shape=(fan_in, self.f))
         self._gwb = np.zeros_like(self._wb)
+        self._link()
+
+    def _link(self) -> None:
+        """Point params and grads at views of the two matrices; forget the cols buffer."""
+        fan_in = self.k * self.k * self.c
         for store, matrix in ((self.params, self._wb), (self.grads, self._gwb)):
-            store["W"] = matrix[:fan_in].reshape(self.k, self.k, c, self.f)
-            if bias:
+            store["W"] = matrix[:fan_in].reshape(self.k, self.k, self.c, self.f)
+            if len(matrix) > fan_in:
                 store["b"] = matrix[fan_in]
         self._cols = self._windows = None       # reused between batches of the same size
+
+    def __setstate__(self, state):
+        """A copy (copy.deepcopy, pickle) gets equal arrays but not their sharing: relink."""
+        self.__dict__.update(state)
+        self._link()
 
     def output_shape(self, input_shape):
         return (self.ho, self.wo, self.f)
@@ -131,25 +144,33 @@ class Conv2D(Layer):
             return None
         n, hp, wp, c = padded_shape
         k, s, ho, wo = self.k, self.stride, self.ho, self.wo
-        # Output (r, q) read the padded input from row s*r, column s*q on: put its gradient
-        # there on a grid the input's size, so that tap (i, j)'s share of the input gradient
-        # is that grid shifted by i*wp + j rows once both are flattened to (pixels, channels):
-        # a GEMM per tap whose result is added onto one contiguous slice of the gradient.
-        grid = np.zeros((n, hp, wp, self.f), dtype=dout.dtype)
-        grid[:, :s * (ho - 1) + 1:s, :s * (wo - 1) + 1:s] = dout
-        rows = n * hp * wp - (k - 1) * (wp + 1)      # the last tap's slice ends at the end
-        g = grid.reshape(-1, self.f)[:rows]
-        dxp = np.empty(padded_shape, dtype=dout.dtype)
-        dflat = dxp.reshape(-1, c)
+        dout = dout.reshape(n, ho, wo, self.f)
         w_taps = self.params["W"]
-        np.matmul(g, w_taps[0, 0].T, out=dflat[:rows])     # tap (0, 0) is not shifted
-        dflat[rows:] = 0
-        tap = np.empty((rows, c), dtype=dout.dtype)
-        for i in range(k):
-            for j in range(k):
-                if i or j:
-                    np.matmul(g, w_taps[i, j].T, out=tap)
-                    dflat[i * wp + j:i * wp + j + rows] += tap
+        if s == 1:
+            # Output (r, q) read the padded input from (r, q) on: put its gradient there on a
+            # grid of the padded input's height and width, so that tap (i, j)'s share of the
+            # input gradient is that grid shifted by i*wp + j rows once both are flattened to
+            # (pixels, channels): its GEMM result is added onto one contiguous slice.
+            grid = np.zeros((n, hp, wp, self.f), dtype=dout.dtype)
+            grid[:, :ho, :wo] = dout
+            rows = n * hp * wp - (k - 1) * (wp + 1)      # the last tap's slice ends at the end
+            g = grid.reshape(-1, self.f)[:rows]
+            dxp = np.empty(padded_shape, dtype=dout.dtype)
+            dflat = dxp.reshape(-1, c)
+            np.matmul(g, w_taps[0, 0].T, out=dflat[:rows])     # tap (0, 0) is not shifted
+            dflat[rows:] = 0
+            targets = [(i, j, dflat[i * wp + j:i * wp + j + rows])
+                       for i in range(k) for j in range(k) if i or j]
+        else:                       # each tap's block onto the strided view it was read from
+            g = dout.reshape(-1, self.f)
+            dxp = np.zeros(padded_shape, dtype=dout.dtype)
+            span_h, span_w = s * (ho - 1) + 1, s * (wo - 1) + 1
+            targets = [(i, j, dxp[:, i:i + span_h:s, j:j + span_w:s])
+                       for i in range(k) for j in range(k)]
+        tap = np.empty((len(g), c), dtype=dout.dtype)
+        for i, j, target in targets:
+            np.matmul(g, w_taps[i, j].T, out=tap)
+            target += tap.reshape(target.shape)
         dx = dxp[:, self.pt:self.pt + x_shape[1], self.pl:self.pl + x_shape[2]]
         return dx.reshape((n,) + self.input_shape)
 

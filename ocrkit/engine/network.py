@@ -10,8 +10,8 @@ Parameters are named "<spec index>.<key>" ("1.W", "1.b", ...).
 
 A ReLU followed by max pooling runs in the other order, pooling first: max(relu(a), relu(b))
 = relu(max(a, b)), and the gradient reaches the same input (the window's first maximum, and
-none when that maximum is <= 0), so the result is bit for bit the same while the ReLU, forward
-and backward, touches a quarter of the values (measured in docs/BENCHMARKS.md).
+none when that maximum is <= 0), so for finite values the result is bit for bit the same
+while the ReLU, forward and backward, touches 1/size² of them (docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ class Network:
             for layer in build(spec, shape, rng, self.dtype):
                 at = len(self.layers)
                 if isinstance(layer, MaxPool2D) and at and isinstance(self.layers[-1], ReLU):
-                    at -= 1     # pool, then ReLU: the same values and gradients (below)
+                    at -= 1     # pool, then ReLU: see the module docstring
                 self.layers.insert(at, layer)
                 self.names.insert(at, str(i) if layer.params or layer.buffers else "")
                 self.spec_of.insert(at, i)
