@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (data_dir_option, format_option, note, progress_enabled,
-                               quiet_option, size_option, split_option)
-from ocrkit.cli.train import OPTIMIZERS, _hidden
+from ocrkit.cli.common import (data_dir_option, format_option, note, optimizer_option,
+                               plots_option, progress_enabled, quiet_option, resume_option,
+                               schedule_option, size_option, split_option)
+from ocrkit.cli.train import _hidden
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 
@@ -35,10 +36,8 @@ def _activations(ctx, param, value):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3,
               help="Learning rate (the loss is the squared error summed over pixels, averaged "
                    "over the batch).")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam",
-              help="sgd; momentum (0.9, as HW5); adam.")
-@click.option("--schedule", type=click.Choice(["constant", "step", "cosine"]), default="cosine",
-              help="Learning-rate decay over the epochs (step: halve every 10).")
+@optimizer_option
+@schedule_option
 @click.option("--noise", type=click.FloatRange(0, 1, max_open=True), default=0.0,
               help="Denoising: train on inputs with this share of pixels set to 0 or 1 "
                    "(salt and pepper); targets stay clean.")
@@ -49,9 +48,8 @@ def _activations(ctx, param, value):
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
               help="Model file to write [default: autoencoder.pkl]; with --reconstruct, the "
                    "figure [default: reconstruction.png].")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default="plots",
-              help="Folder for the loss curve and the reconstruction figure.")
-@click.option("--resume", is_flag=True, help="Continue from OUT.ckpt, the last checkpoint.")
+@plots_option("the loss curve and the reconstruction figure")
+@resume_option
 @click.option("--model", "model_path", type=click.Path(dir_okay=False), default=None,
               help="With --reconstruct: the autoencoder model file to use.")
 @click.option("--reconstruct", "source", default=None,

@@ -15,6 +15,24 @@ split_option = click.option(
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
                              default="text", help="Output format on stdout.")
 
+# The training commands' shared options. The names mirror ocrkit.engine's OPTIMIZERS and
+# SCHEDULES (a test keeps them equal): written out so that start-up imports no numpy.
+OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "step", "cosine")
+optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZERS),
+                                default="adam", help="sgd; momentum (0.9, as HW5); adam.")
+schedule_option = click.option("--schedule", type=click.Choice(SCHEDULES), default="cosine",
+                               help="Learning-rate schedule over the epochs (step: halve "
+                                    "every 10).")
+resume_option = click.option("--resume", is_flag=True,
+                             help="Continue from OUT.ckpt, the last checkpoint.")
+
+
+def plots_option(what: str):
+    """--plots DIR, the folder a training command writes `what` into."""
+    return click.option("--plots", "plots_dir", type=click.Path(file_okay=False),
+                        default="plots", help=f"Folder for {what}.")
+
 
 def note(message: str, quiet: bool = False) -> None:
     """A message for the user, on stderr."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option, size_option
-from ocrkit.cli.train import OPTIMIZERS
+from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_option,
+                               progress_enabled, quiet_option, schedule_option, size_option)
 
 
 @click.command()
@@ -21,8 +21,8 @@ from ocrkit.cli.train import OPTIMIZERS
               help="Learning rate of the output layer [default: --lr].")
 @click.option("--freeze/--no-freeze", default=False,
               help="Train only the output layer; the feature layers stay as they are.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam")
-@click.option("--schedule", type=click.Choice(["constant", "step", "cosine"]), default="cosine")
+@optimizer_option
+@schedule_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=32)
 @click.option("--augment/--no-augment", default=True,
               help="Random affine, elastic, stroke-width and noise variants of each batch.")
@@ -37,8 +37,7 @@ from ocrkit.cli.train import OPTIMIZERS
 @click.option("--seed", type=int, default=0)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="finetuned.pkl",
               help="Model file to write.")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default="plots",
-              help="Folder for the curves.")
+@plots_option("the curves")
 @data_dir_option
 @size_option
 @quiet_option

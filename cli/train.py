@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option, size_option
+from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_option,
+                               progress_enabled, quiet_option, resume_option, schedule_option,
+                               size_option)
 
-OPTIMIZERS = ["sgd", "momentum", "adam"]
 
 
 def _hidden(ctx, param, value):
@@ -48,10 +49,8 @@ def _arch(ctx, param, value):
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), multiple=True,
               default=[1e-3], help="Learning rate; give several to train one run each and "
               "plot them together.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="adam",
-              help="sgd; momentum (0.9, as HW5); adam.")
-@click.option("--schedule", type=click.Choice(["constant", "step", "cosine"]), default="cosine",
-              help="Learning-rate schedule over the epochs.")
+@optimizer_option
+@schedule_option
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0,
               help="L2 penalty on weights.")
 @click.option("--patience", type=click.IntRange(min=1), default=None,
@@ -64,9 +63,8 @@ def _arch(ctx, param, value):
 @click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="model.pkl",
               help="Model file to write.")
-@click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default="plots",
-              help="Folder for the curves and weight figures.")
-@click.option("--resume", is_flag=True, help="Continue from OUT.ckpt, the last checkpoint.")
+@plots_option("the curves and weight figures")
+@resume_option
 @data_dir_option
 @size_option
 @quiet_option

@@ -179,3 +179,12 @@ def test_restrict_chooses_only_among_the_datasets_classes(nist26_path, tmp_path)
     out = run("confusion", shipped, nist26_path, "--restrict", "--out", tmp_path / "c.png",
               "-q").output
     assert not re.search(r"-> \d", out)                               # no digit predicted
+
+
+def test_the_cli_offers_exactly_the_engines_optimisers_and_schedules():
+    from ocrkit.cli import common
+    from ocrkit.engine import OPTIMIZERS, SCHEDULES
+    assert common.OPTIMIZERS == tuple(OPTIMIZERS) and common.SCHEDULES == tuple(SCHEDULES)
+    for command in ("train", "finetune", "autoencode"):
+        help_text = run(command, "--help").output
+        assert "[sgd|momentum|adam]" in help_text and "[constant|step|cosine]" in help_text
