@@ -1,5 +1,5 @@
 """The autoencoder workflow around the shared pieces: its architecture, the samples a figure
-shows, the corruption of a denoising run, and the characters `--reconstruct` is given.
+shows, its validation scores, and the characters `--reconstruct` is given.
 
 Training is `train.train_model(..., kind="autoencoder")` (the one Trainer, target = input),
 scoring `metrics.autoencoder_report` and `metrics.pca_baseline`, the figure
@@ -45,13 +45,6 @@ def bottleneck(specs: list[dict]) -> int:
     """The narrowest hidden layer of an autoencoder's specs: the code size PCA is given."""
     units = [int(s["units"]) for s in specs if s.get("type") == "dense"][:-1]
     return min(units)
-
-
-def corrupt(x: np.ndarray, noise: float, seed: int) -> np.ndarray:
-    """x with salt-and-pepper noise of probability `noise`, reproducibly (the corruption the
-    validation inputs of a denoising run get)."""
-    from ocrkit.data.augment import SaltAndPepper
-    return SaltAndPepper(noise)(x, np.random.default_rng(seed))
 
 
 def pick_classes(classes, wanted: str | None = None, n: int = 5) -> list[int]:
@@ -105,6 +98,7 @@ def validation_scores(model, train: Dataset, valid: Dataset, noise: float = 0.0,
     Returns {"scores": plain dict for the model file, "inputs", "network", "pca"}; the last
     three are the arrays a figure shows (noisy inputs and their reconstructions if `noise`).
     """
+    from ocrkit.data.augment import SaltAndPepper
     from ocrkit.metrics import autoencoder_report, pca_baseline, reconstruction_scores
     k = bottleneck(model.network.specs)
     net = autoencoder_report(model, valid)
@@ -113,7 +107,7 @@ def validation_scores(model, train: Dataset, valid: Dataset, noise: float = 0.0,
               "pca_valid_mse": pca["mse"], "pca_components": k, "n": net["n"]}
     inputs = valid.x
     if noise:
-        inputs = corrupt(valid.x, noise, seed)
+        inputs = SaltAndPepper(noise).validation(valid.x, seed)
         net = autoencoder_report(model, valid, inputs)
         pca = pca_baseline(train.x, valid.x, k, inputs)
         scores.update(noise=noise,

@@ -317,7 +317,7 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     first = net.first_weights
     initial = None if first is None else first.copy()
     if autoencoder:     # the target is the (clean) input
-        valid_in = valid.x if corrupt is None else corrupt(valid.x, np.random.default_rng(seed))
+        valid_in = valid.x if corrupt is None else corrupt.validation(valid.x, seed)
         result = trainer.fit(train.x, train.x, (valid_in, valid.x), resume=state)
     else:
         result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)

@@ -122,3 +122,8 @@ class SaltAndPepper:
         out = np.array(x, copy=True)
         out[hit] = (u[hit] < self.p / 2).astype(out.dtype)
         return out
+
+    def validation(self, x: np.ndarray, seed: int) -> np.ndarray:
+        """The fixed corruption of a denoising run's validation inputs: the same for every
+        epoch and for the scores reported after training, given the run's seed."""
+        return self(x, np.random.default_rng(seed))
