@@ -24,21 +24,16 @@ def autoencoder_specs(hidden, activations="relu", n_pixels: int = 1024,
     """flatten -> dense(h, activation) per hidden size -> dense(n_pixels, output).
 
     `activations`: one name for every hidden layer, or a sequence with one per layer."""
-    hidden = [int(h) for h in hidden]
+    from ocrkit.engine.specs import mlp_specs
+    hidden = list(hidden)
     if not hidden:
         raise OcrkitError("an autoencoder needs at least one hidden layer")
-    if isinstance(activations, str):
-        activations = [activations] * len(hidden)
-    activations = list(activations)
-    if len(activations) == 1:
-        activations = activations * len(hidden)
-    if len(activations) != len(hidden):
-        raise OcrkitError(f"{len(activations)} activations for {len(hidden)} hidden layers; "
-                          "give one for all or one per layer")
-    return ([{"type": "flatten"}]
-            + [{"type": "dense", "units": h, "activation": a}
-               for h, a in zip(hidden, activations)]
-            + [{"type": "dense", "units": int(n_pixels), "activation": output}])
+    if not isinstance(activations, str) and len(activations) == 1:
+        activations = activations[0]
+    try:
+        return mlp_specs(hidden, activations, n_pixels, output)
+    except ValueError as exc:
+        raise OcrkitError(str(exc)) from None
 
 
 def bottleneck(specs: list[dict]) -> int:

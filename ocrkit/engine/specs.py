@@ -24,10 +24,17 @@ _POOL = re.compile(r"pool(\d+)?")
 _DROP = re.compile(r"drop(?:out)?(0?\.\d+)?")
 
 
-def mlp_specs(hidden, activation: str, n_outputs: int, output: str = "softmax") -> list[dict]:
-    """flatten -> dense(h, activation) for each h -> dense(n_outputs, output)."""
+def mlp_specs(hidden, activation, n_outputs: int, output: str = "softmax") -> list[dict]:
+    """flatten -> dense(h, activation) for each h -> dense(n_outputs, output).
+
+    `activation`: one name for every hidden layer, or a sequence of one per hidden layer."""
+    hidden = [int(h) for h in hidden]
+    names = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
+    if len(names) != len(hidden):
+        raise ValueError(f"{len(names)} activations for {len(hidden)} hidden layers; give one "
+                         "for all or one per layer")
     return ([{"type": "flatten"}]
-            + [{"type": "dense", "units": int(h), "activation": activation} for h in hidden]
+            + [{"type": "dense", "units": h, "activation": a} for h, a in zip(hidden, names)]
             + [{"type": "dense", "units": int(n_outputs), "activation": output}])
 
 
