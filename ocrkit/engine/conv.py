@@ -107,6 +107,11 @@ class Conv2D(Layer):
         xp[:, self.pt:self.pt + h, self.pl:self.pl + w] = x
         return xp
 
+    def _tap(self, padded: np.ndarray, i: int, j: int) -> np.ndarray:
+        """The (N, Ho, Wo, C) view of a padded batch that kernel tap (i, j) reads."""
+        s = self.stride
+        return padded[:, i:i + s * (self.ho - 1) + 1:s, j:j + s * (self.wo - 1) + 1:s]
+
     def _buffers(self, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         """cols (n*Ho*Wo, k*k*C [+ 1 of ones]) and the (n, Ho, Wo, k, k, C) view of its
         window part, made once per batch size."""
@@ -127,10 +132,9 @@ class Conv2D(Layer):
         xp = self._padded(x)
         cols, windows = self._buffers(n, x.dtype)
         if self.c == 1:             # one channel: a strided copy per tap, 3x faster here
-            span_h, span_w = s * (ho - 1) + 1, s * (wo - 1) + 1
             for i in range(k):
                 for j in range(k):
-                    windows[..., i, j, :] = xp[:, i:i + span_h:s, j:j + span_w:s]
+                    windows[..., i, j, :] = self._tap(xp, i, j)
         else:                   # windows (N, Ho, Wo, C, k, k) as a view, one copy in GEMM order
             win = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
             np.copyto(windows, win.transpose(0, 1, 2, 4, 5, 3))
@@ -164,9 +168,7 @@ class Conv2D(Layer):
         else:                       # each tap's block onto the strided view it was read from
             g = dout.reshape(-1, self.f)
             dxp = np.zeros(padded_shape, dtype=dout.dtype)
-            span_h, span_w = s * (ho - 1) + 1, s * (wo - 1) + 1
-            targets = [(i, j, dxp[:, i:i + span_h:s, j:j + span_w:s])
-                       for i in range(k) for j in range(k)]
+            targets = [(i, j, self._tap(dxp, i, j)) for i in range(k) for j in range(k)]
         tap = np.empty((len(g), c), dtype=dout.dtype)
         for i, j, target in targets:
             np.matmul(g, w_taps[i, j].T, out=tap)
