@@ -18,6 +18,7 @@ from ocrkit import modelfile
 from ocrkit.data import load_dataset
 from ocrkit.data.dataset import Dataset
 from ocrkit.engine.specs import arch_specs
+from ocrkit.metrics import confusion_matrix
 from ocrkit.train import train_model
 
 TWINS = "O0I1S5"
@@ -32,13 +33,11 @@ def twins_only(ds: Dataset) -> Dataset:
 
 def confusion(truth: np.ndarray, pred: np.ndarray, classes) -> str:
     """Rows: true twin class; columns: the twin read, or '-' for any other class."""
-    names = list(TWINS) + ["-"]
-    table = np.zeros((len(TWINS), len(names)), int)
-    for t, p in zip(truth, pred):
-        if classes[t] in TWINS:
-            table[TWINS.index(classes[t]), names.index(classes[p]) if classes[p] in TWINS
-                  else -1] += 1
-    lines = ["true  " + " ".join(f"{n:>5}" for n in names)]
+    cm = confusion_matrix(truth, pred, len(classes))
+    twins = [list(classes).index(c) for c in TWINS]
+    rows = cm[twins]
+    table = np.column_stack([rows[:, twins], rows.sum(axis=1) - rows[:, twins].sum(axis=1)])
+    lines = ["true  " + " ".join(f"{n:>5}" for n in list(TWINS) + ["-"])]
     lines += [f"  {TWINS[i]}   " + " ".join(f"{v:5d}" for v in row) for i, row in enumerate(table)]
     return "\n".join(lines)
 
