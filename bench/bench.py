@@ -265,7 +265,7 @@ def ocr_bench(results: dict) -> None:
     import subprocess
     from ocrkit import modelfile
     from ocrkit.metrics import error_rates
-    from ocrkit.recognize import read_page
+    from ocrkit.page import read_page
     data = Path(os.environ.get("OCRKIT_DATA", "../shared/data")) / "images"
     photos = sorted(data.glob("*.jpg"))
     if not photos:

@@ -45,10 +45,10 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
     """
     from tqdm import tqdm
 
-    from ocrkit import formats, modelfile
+    from ocrkit import formats
     from ocrkit.errors import OcrkitError
     from ocrkit.metrics import error_rates
-    from ocrkit.recognize import load_image, read_page
+    from ocrkit.page import load_image
 
     if truth and len(truth) != len(images):
         raise click.UsageError(f"{len(truth)} --truth files for {len(images)} images; "
@@ -63,23 +63,20 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
         except OSError as exc:
             raise OcrkitError(f"{crops}: cannot make the crops folder ({exc.strerror or exc})")
     names = _crop_names(images)
-    m = modelfile.load(model) if model else modelfile.load(modelfile.default_model_path())
-    if alphabet is not None:
-        from ocrkit.recognize import alphabet_classes
-        try:
-            alphabet_classes(alphabet, m.classes)
-        except OcrkitError as exc:
+    from ocrkit import Reader
+    try:
+        reader = Reader(model, context=not no_context, alphabet=alphabet)
+    except OcrkitError as exc:
+        if alphabet is not None and "alphabet" in str(exc):
             raise click.BadParameter(str(exc), param_hint="--alphabet")
-    if m.kind != "classifier":
-        raise click.ClickException(f"{model}: a {m.kind} model cannot read text")
+        raise click.ClickException(f"{model}: {exc}" if "model cannot" in str(exc) else str(exc))
     pages, failed, scores = [], 0, []
     bar = tqdm(images, desc="ocr", unit="image", disable=not (progress_enabled(quiet)
                                                                and len(images) > 1))
     for i, path in enumerate(bar):
         try:
             grey, size = load_image(path, with_size=True)
-            page = read_page(grey, m, context=not no_context, path=str(path), size=size,
-                             alphabet=alphabet)
+            page = reader.read(grey, path=str(path), size=size)
         except OcrkitError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed += 1
@@ -88,7 +85,7 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
             note(f"{path}: no text found", quiet)
         pages.append(page)
         if crops:
-            from ocrkit.recognize import save_crops
+            from ocrkit.data.crops import save_crops
             try:
                 saved = save_crops(page, crops, expected[i] if truth else None, names[i])
                 note(f"{path}: {saved['written']} characters written to {crops}/, "

@@ -75,7 +75,7 @@ def load_characters(source: str, split: str | None = None, data_dir=None,
     if is_dataset:
         return load_dataset(source, split or default_split(source), data_dir, size)
     from ocrkit.data.normalize import normalise_character
-    from ocrkit.recognize import load_image
+    from ocrkit.page import load_image
     x = normalise_character(load_image(path))[None]
     if not x.any():
         raise OcrkitError(f"{path}: no character found (a blank image)")

@@ -14,8 +14,8 @@ from ocrkit import modelfile
 from ocrkit.cli import main
 from ocrkit.data.pages import write_page
 from ocrkit.metrics import error_rates, normalise_text
-from ocrkit.recognize import read_page
-from ocrkit.segment import word_spaces
+from ocrkit.page import read_page
+from ocrkit.page.segment import word_spaces
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,7 +92,7 @@ def test_json_tsv_hocr_and_overlay(tmp_path):
 
 
 def test_context_settles_lookalikes():
-    from ocrkit.recognize import Char, settle_lookalikes
+    from ocrkit.page.read import Char, settle_lookalikes
     index = {c: i for i, c in enumerate("O0IZ2")}
     probs = np.array([[0.3, 0.7, 0, 0, 0], [0, 0, 0, 0.9, 0.1]])
     chars = [Char("0", (0, 0, 1, 1), 0.7, []), Char("Z", (0, 0, 1, 1), 0.9, [])]
@@ -156,7 +156,7 @@ def test_missing_model_is_one_line(tmp_path):
 
 def test_huge_images_are_downscaled_or_refused_in_bounded_memory(tmp_path, model):
     from PIL import ImageDraw
-    from ocrkit.recognize import load_image
+    from ocrkit.page import load_image
     big = Image.new("L", (30000, 30000), 235)
     draw = ImageDraw.Draw(big)
     for i in range(3):                                     # three tall bars: "111"
@@ -215,7 +215,7 @@ def test_merge_pieces_scales_to_thousands_of_pieces():
     """4000 characters (40 lines of 100) each broken into a top and a bottom piece: merged
     back into 4000 boxes by a sweep, not an all-pairs comparison (which took over 10 s)."""
     import time
-    from ocrkit.segment import Box, _merge_pieces
+    from ocrkit.page.segment import Box, _merge_pieces
     pieces, whole = [], []
     for line in range(40):
         for k in range(100):
@@ -231,7 +231,7 @@ def test_merge_pieces_scales_to_thousands_of_pieces():
 
 def test_palette_png_reads_like_grey(tmp_path):
     """A palette PNG is read by its colours, not by its palette indices."""
-    from ocrkit.recognize import load_image
+    from ocrkit.page import load_image
     image, _ = write_page("HELLO 42\nPAGE 7", tmp_path / "p.png", seed=3)
     rgb = Image.open(image).convert("RGB")
     rgb.convert("L").save(tmp_path / "grey.png")
@@ -265,7 +265,7 @@ def test_overlay_folder_is_created(tmp_path):
 def test_boxes_of_a_draft_decoded_jpeg_are_in_original_pixels(tmp_path, monkeypatch):
     """A JPEG big enough to be decoded at 1/2 (DRAFT_SIDE lowered so a small page is "big"):
     JSON sizes and boxes are in the file's pixels, where the characters were drawn."""
-    from ocrkit import recognize
+    from ocrkit.page import image as recognize
     from ocrkit.data.pages import render_page
     image, truth = render_page("HELLO 42\nWORLD 7", seed=3, colour=False, char_height=110,
                                jpeg_quality=None)
@@ -364,7 +364,8 @@ def test_alphabet_keeps_the_models_own_confidence(tmp_path):
 
 
 def test_crops_truth_matching_is_local_and_keeps_the_truths_case():
-    from ocrkit.recognize import Char, Line, Page, Word, save_crops
+    from ocrkit.page import Char, Line, Page, Word
+    from ocrkit.data.crops import save_crops
 
     def page(*lines):
         img = np.zeros((32, 32), np.float32)

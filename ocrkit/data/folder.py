@@ -6,7 +6,6 @@ otherwise sorted by name.
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +13,9 @@ import numpy as np
 from ocrkit.data.dataset import NIST36, Dataset
 from ocrkit.data.normalize import normalise_character
 from ocrkit.errors import OcrkitError
+from ocrkit.page.image import load_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm", ".ppm"}
-
-
-def read_image(path) -> np.ndarray:
-    """Read an image file as an array, or raise OcrkitError naming the file."""
-    from skimage import io
-    path = Path(path)
-    try:
-        with warnings.catch_warnings():     # imageio's plugin chatter on non-images
-            warnings.simplefilter("ignore", DeprecationWarning)
-            image = io.imread(path)
-    except Exception as exc:
-        raise OcrkitError(f"{path}: not a readable image ({type(exc).__name__})") from None
-    if image.ndim == 3 and image.shape[0] == 1 and image.shape[-1] not in (1, 2, 3, 4):
-        image = image[0]            # single-frame stack
-    return image
 
 
 def class_order(names) -> list[str]:
@@ -53,7 +38,7 @@ def load_folder(root) -> Dataset:
             if f.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             try:
-                xs.append(normalise_character(read_image(f)))
+                xs.append(normalise_character(load_image(f)))
             except (OcrkitError, ValueError):
                 skipped.append(f.name)
                 continue

@@ -1,22 +1,18 @@
-"""Page image -> character boxes grouped into lines and words.
+"""Stage 3, segment: ink map -> character boxes grouped into lines and words.
 
     ink, scale = ink_map(grey_page)               # ink 1 on paper 0, lighting removed
     lines, labels = find_characters(ink)          # [[word: [Box, ...], ...], ...] top to bottom
 
-Steps, all whole-image numpy/scipy/scikit-image operations:
+Steps, all whole-image numpy/scipy/scikit-image operations on the ink map of
+ocrkit.page.clean:
 
-1. **Lighting**: the paper's brightness is estimated with a grey closing (which removes the
-   thin dark strokes) and a blur, and the page divided by it, so shadows, vignetting and
-   uneven light become flat paper; ink = 1 - page / paper.
-2. **Ink**: hysteresis thresholding from Otsu's level on the ink map keeps faint parts of
-   strokes connected to strong ones and drops faint show-through and ruled lines.
-3. **Characters**: connected components; specks (much smaller than the median character, such
+1. **Characters**: connected components; specks (much smaller than the median character, such
    as the dots after "1.") are dropped; pieces that overlap horizontally within a line are
    merged (broken strokes); components much wider than a character are split at the weakest
    columns (touching characters). More than MAX_BLOBS components (noise, dithering) is refused.
-4. **Lines**: boxes sorted by centre height and cut where the next centre is more than half a
+2. **Lines**: boxes sorted by centre height and cut where the next centre is more than half a
    character height lower; each line sorted left to right.
-5. **Words**: a gap starts a new word when it is clearly wider than the line's usual gap
+3. **Words**: a gap starts a new word when it is clearly wider than the line's usual gap
    between letters (relative to that line's own statistics and the character height).
 """
 from __future__ import annotations
@@ -25,12 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.measure import label
 
 from ocrkit.errors import OcrkitError
+from ocrkit.page.clean import ink_mask
 
-WORKING_SIDE = 2000      # pages are analysed at most this many pixels on their longer side
 MAX_BLOBS = 5000         # more components than this (after specks) is not a page of writing
 
 
@@ -59,33 +54,6 @@ class Box:
     def merged(self, other: "Box") -> "Box":
         return Box(min(self.y0, other.y0), min(self.x0, other.x0), max(self.y1, other.y1),
                    max(self.x1, other.x1), self.labels + other.labels)
-
-
-def ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
-    """Grey page in [0, 1] (dark ink on light paper) -> (ink in [0, 1] at working size, scale).
-
-    `scale` is working pixels per original pixel (<= 1).
-    """
-    scale = min(1.0, WORKING_SIDE / max(grey.shape))
-    if scale < 1.0:
-        from skimage.transform import rescale
-        grey = rescale(grey, scale, anti_aliasing=True, preserve_range=True).astype(np.float32)
-    size = max(15, int(min(grey.shape) / 25)) | 1
-    small = grey[::4, ::4]
-    paper = ndimage.grey_closing(small, size=(size // 4 + 1, size // 4 + 1))
-    paper = ndimage.gaussian_filter(paper, size / 8)
-    paper = ndimage.zoom(paper, (grey.shape[0] / small.shape[0], grey.shape[1] / small.shape[1]),
-                         order=1)[:grey.shape[0], :grey.shape[1]]
-    ink = 1.0 - grey / np.maximum(paper, 1e-3)
-    return np.clip(ink, 0.0, 1.0).astype(np.float32), scale
-
-
-def ink_mask(ink: np.ndarray) -> np.ndarray:
-    """Binary ink: hysteresis between half and the full Otsu level of the ink map."""
-    if float(ink.max()) < 0.08:
-        return np.zeros(ink.shape, bool)
-    level = max(float(threshold_otsu(ink)), 0.12)
-    return apply_hysteresis_threshold(ink, 0.5 * level, level)
 
 
 def find_characters(ink: np.ndarray) -> tuple[list[list[list[Box]]], np.ndarray]:

@@ -1,0 +1,55 @@
+"""A read page's characters as a class-folder dataset (for `ocrkit finetune`).
+
+    save_crops(page, "mine/", truth=open("page.gt.txt").read())   # mine/<label>/*.png
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit.errors import OcrkitError
+
+LOOKAHEAD = 3     # truth lines a read line may skip ahead to (lines the OCR missed)
+
+
+def save_crops(page, folder, truth: str | None = None, name: str | None = None) -> dict:
+    """Write every character of `page` as a 32x32 PNG (dark on light, as the model saw it) to
+    folder/<label>/<name>-<line>-<n>.png: a class-folder dataset for `ocrkit finetune`.
+
+    Each line the OCR read is matched to one of the next LOOKAHEAD truth lines (in order)
+    with as many characters (spaces aside) that agrees with the reading (case aside) on more
+    than half of them; its characters take the truth's labels, case as written. Lines without such a match keep the model's reading,
+    to be checked by hand. Returns {"written": n, "from_truth": n}.
+    """
+    from PIL import Image
+    folder = Path(folder)
+    expected = ["".join(t.split()) for t in truth.splitlines() if t.strip()] if truth else []
+    name = name or Path(page.path).stem or "page"
+    written = from_truth = 0
+    next_truth = 0
+    for n, line in enumerate(page.lines):
+        chars = [c for w in line.words for c in w.chars]
+        read = "".join(c.label for c in chars)
+        known = ""
+        for t in range(next_truth, min(next_truth + LOOKAHEAD, len(expected))):
+            cand = expected[t]
+            agree = sum(a == b for a, b in zip(cand.upper(), read.upper()))
+            if len(cand) == len(read) and 2 * agree > len(read):
+                known, next_truth = cand, t + 1
+                break
+        use_truth = bool(known)
+        for k, c in enumerate(chars):
+            label = known[k] if use_truth else c.label
+            if label in ("/", "\\", ".") or not label.strip():
+                continue                        # not a folder name
+            target = folder / label / f"{name}-{n + 1:03d}-{k + 1:03d}.png"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(np.round((1 - c.image) * 255).astype(np.uint8)).save(target)
+            except OSError as exc:
+                raise OcrkitError(f"{target}: cannot write crop ({exc.strerror or exc})") \
+                    from None
+            written += 1
+            from_truth += use_truth
+    return {"written": written, "from_truth": from_truth}
