@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from ocrkit import __version__
 from ocrkit.data.dataset import NIST36
 from ocrkit.engine import Network
 from ocrkit.errors import OcrkitError
+from ocrkit.files import atomic_open
 
 FORMAT = "ocrkit-model"
 VERSION = 1
@@ -280,38 +280,9 @@ def load(path) -> Model:
 
 
 def dump_atomic(obj, path) -> None:
-    """Pickle `obj` to `path` via a temporary file in the same folder and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OcrkitError(f"{path}: cannot write there ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OcrkitError(f"{path}: cannot write model file ({exc.strerror or exc})") from None
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    """The mode a new file would get (0666 less the umask), or the replaced file's mode."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    """Pickle `obj` to `path` atomically (ocrkit.files.atomic_open)."""
+    with atomic_open(path, "wb", what="model file") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def save(model: Model, path) -> None:
