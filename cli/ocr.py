@@ -75,8 +75,8 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
                                                                and len(images) > 1))
     for i, path in enumerate(bar):
         try:
-            grey, size = load_image(path, with_size=True)
-            page = reader.read(grey, path=str(path), size=size)
+            page = reader.read(path)
+            grey = load_image(path) if overlay else None
         except OcrkitError as exc:
             click.echo(f"Error: {exc}", err=True)
             failed += 1

@@ -45,10 +45,9 @@ class Reader:
         """One page -> Page. `image` is a path, or an image array (grey, RGB or RGBA; for an
         array decoded smaller than its file, `size` = the file's (width, height), which the
         boxes are then in); `path` names the page in the Page and in errors."""
-        from ocrkit.page import load_image, read_page
+        from ocrkit.page import read_page
         if not isinstance(image, np.ndarray):
             path = str(path or image)
-            image, size = load_image(image, with_size=True)
         return read_page(image, self.model, path=path or "", size=size, **self.options)
 
     def __repr__(self) -> str:

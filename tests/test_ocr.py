@@ -157,16 +157,17 @@ def test_missing_model_is_one_line(tmp_path):
 def test_huge_images_are_downscaled_or_refused_in_bounded_memory(tmp_path, model):
     from PIL import ImageDraw
     from ocrkit.page import load_image
-    big = Image.new("L", (30000, 30000), 235)
+    from ocrkit.page.image import DECODE_PIXELS, load_page
+    big = Image.new("L", (9000, 9000), 235)                # 81 MP, under the limit
     draw = ImageDraw.Draw(big)
     for i in range(3):                                     # three tall bars: "111"
-        draw.rectangle([5000 + i * 6000, 9000, 6200 + i * 6000, 17000], fill=30)
+        draw.rectangle([1500 + i * 1800, 2700, 1860 + i * 1800, 5100], fill=30)
     big.save(tmp_path / "huge.jpg", quality=80)
     del big, draw
-    grey = load_image(tmp_path / "huge.jpg")               # decoded at a fraction of the size
-    assert max(grey.shape) <= 8000
-    assert read_page(grey, model).text.replace("I", "1") == "111"
-    Image.new("L", (20000, 20000), 235).save(tmp_path / "huge.png")
+    page, size = load_page(tmp_path / "huge.jpg")          # decoded at a fraction of the size
+    assert page.shape[0] * page.shape[1] <= DECODE_PIXELS and size == (9000, 9000)
+    assert read_page(page, model, size=size).text.replace("I", "1") == "111"
+    Image.new("L", (12000, 9000), 235).save(tmp_path / "huge.png")     # 108 MP: refused
     res = invoke(tmp_path / "huge.png")
     assert res.exit_code == 1 and "too large" in res.stderr and "Traceback" not in res.stderr
 
@@ -211,24 +212,6 @@ def test_random_dot_noise_is_refused_quickly(tmp_path):
     assert "noise.png" in lines[0] and "ink blobs" in lines[0]
 
 
-def test_merge_pieces_scales_to_thousands_of_pieces():
-    """4000 characters (40 lines of 100) each broken into a top and a bottom piece: merged
-    back into 4000 boxes by a sweep, not an all-pairs comparison (which took over 10 s)."""
-    import time
-    from ocrkit.page.segment import Box, _merge_pieces
-    pieces, whole = [], []
-    for line in range(40):
-        for k in range(100):
-            y0, x0 = 80 * line, 35 * k
-            pieces += [Box(y0, x0, y0 + 18, x0 + 25), Box(y0 + 22, x0 + 2, y0 + 40, x0 + 23)]
-            whole.append((y0, x0, y0 + 40, x0 + 25))
-    start = time.perf_counter()
-    merged = _merge_pieces(pieces, typical=40.0)
-    assert time.perf_counter() - start < 3
-    assert sorted((b.y0, b.x0, b.y1, b.x1) for b in merged) == sorted(whole)
-    assert all(len(b.labels) == 0 for b in merged)          # Box() pieces carry no labels
-
-
 def test_palette_png_reads_like_grey(tmp_path):
     """A palette PNG is read by its colours, not by its palette indices."""
     from ocrkit.page import load_image
@@ -263,16 +246,16 @@ def test_overlay_folder_is_created(tmp_path):
 
 
 def test_boxes_of_a_draft_decoded_jpeg_are_in_original_pixels(tmp_path, monkeypatch):
-    """A JPEG big enough to be decoded at 1/2 (DRAFT_SIDE lowered so a small page is "big"):
+    """A JPEG big enough to be decoded at 1/2 (DECODE_PIXELS lowered so a small page is big):
     JSON sizes and boxes are in the file's pixels, where the characters were drawn."""
-    from ocrkit.page import image as recognize
+    from ocrkit.page import image as page_image
     from ocrkit.data.pages import render_page
     image, truth = render_page("HELLO 42\nWORLD 7", seed=3, colour=False, char_height=110,
                                jpeg_quality=None)
     Image.fromarray(image).save(tmp_path / "big.jpg", quality=95)
     height, width = image.shape
-    monkeypatch.setattr(recognize, "DRAFT_SIDE", min(width, height) // 2)
-    grey, size = recognize.load_image(tmp_path / "big.jpg", with_size=True)
+    monkeypatch.setattr(page_image, "DECODE_PIXELS", width * height / 3)
+    grey, size = page_image.load_page(tmp_path / "big.jpg")
     assert size == (width, height) and grey.shape[1] <= width // 2 + 1     # decoded at 1/2
 
     res = invoke(tmp_path / "big.jpg", "--format", "json")

@@ -1,42 +1,466 @@
-"""Stage 2, clean: grey page -> ink map (ink 1 on paper 0) at working resolution.
+"""Stage 2, clean: grey page -> the ink that is writing, at a working resolution.
 
-1. **Lighting**: the paper's brightness is estimated with a grey closing (which removes the
-   thin dark strokes) and a blur, and the page divided by it, so shadows, vignetting and
-   uneven light become flat paper; ink = 1 - page / paper.
-2. **Ink**: hysteresis thresholding from Otsu's level on the ink map keeps faint parts of
-   strokes connected to strong ones and drops faint show-through and ruled lines.
+    cleaned = clean(grey)          # Cleaned(ink, mask, scale, angle, height, stroke, ...)
+
+1. **Working resolution** from the writing itself: a quick look at about 1,000 pixels a side
+   measures the typical character height and stroke width, and the page is resampled so
+   characters are about HEIGHT pixels tall (never thinner strokes than STROKE_MIN pixels,
+   never more than MAX_WORK_PIXELS), so a 13 MP phone photo costs what a 1 MP scan does.
+2. **Lighting**: the paper's brightness is estimated with a grey closing wider than any
+   stroke and a blur, and the page divided by it: shadows, vignetting, colour casts and a dark
+   table become flat "paper"; ink = 1 - page / paper.
+3. **Ink**: hysteresis between half and the full Otsu level keeps faint parts of strokes that
+   touch strong ones and drops faint show-through and most printed rules.
+4. **Skew**: the angle (up to MAX_SKEW degrees) whose horizontal projection of the ink is the
+   sharpest; the page is rotated upright by it.
+5. **Lines and boxes**: long thin horizontal runs (ruled paper, form lines, underlines) and
+   vertical runs that are long or join two horizontal lines (box borders, margins) are
+   removed, except where a character's stroke crosses them (a vertical closing of what is
+   left restores the crossing).
+6. **Clutter**: what touches the frame (table edges, other scraps, a hand), blobs far larger
+   than characters (punch holes, faces, shadows) and specks are not writing.
+
+Every step is whole-image numpy/scipy work, linear in pixels.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
-WORKING_SIDE = 2000      # pages are analysed at most this many pixels on their longer side
+LOOK_SIDE = 1024            # the first look at a page: at most this many pixels a side
+HEIGHT = 40.0               # typical character height at working resolution, pixels
+STROKE_MIN = 2.5            # ... unless strokes would get thinner than this, pixels
+MAX_WORK_PIXELS = 4.5e6     # working images hold at most this many pixels
+MAX_SKEW = 10.0             # degrees
+RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
+MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
+RULE_COVER = 0.25           # share of a strip's width a rule's row of ink covers
 
 
-def ink_map(grey: np.ndarray) -> tuple[np.ndarray, float]:
-    """Grey page in [0, 1] (dark ink on light paper) -> (ink in [0, 1] at working size, scale).
+@dataclass
+class Cleaned:
+    """The writing of a page at working resolution, ready for segmentation.
 
-    `scale` is working pixels per original pixel (<= 1).
-    """
-    scale = min(1.0, WORKING_SIDE / max(grey.shape))
-    if scale < 1.0:
-        from skimage.transform import rescale
-        grey = rescale(grey, scale, anti_aliasing=True, preserve_range=True).astype(np.float32)
-    size = max(15, int(min(grey.shape) / 25)) | 1
-    small = grey[::4, ::4]
-    paper = ndimage.grey_closing(small, size=(size // 4 + 1, size // 4 + 1))
-    paper = ndimage.gaussian_filter(paper, size / 8)
-    paper = ndimage.zoom(paper, (grey.shape[0] / small.shape[0], grey.shape[1] / small.shape[1]),
-                         order=1)[:grey.shape[0], :grey.shape[1]]
+    ink: float32 (h, w) in [0, 1], ink 1 on paper 0, lines and clutter removed; mask: bool,
+    the same pixels thresholded; scale: working pixels per input pixel; angle: degrees the
+    input's lines rose to the right (it was turned clockwise by that to make them level); height, stroke: typical character
+    height and stroke width in working pixels; shape: the input's (h, w); removed: pixel counts
+    of what each step took out."""
+
+    ink: np.ndarray
+    mask: np.ndarray
+    scale: float
+    angle: float
+    height: float
+    stroke: float
+    shape: tuple
+    removed: dict = field(default_factory=dict)
+    grey: str = "luma"
+
+    def to_input(self, boxes) -> np.ndarray:
+        """Boxes (n, 4) (x0, y0, x1, y1) in working pixels -> the input image's pixels: the
+        axis-aligned box of each box's corners turned back by `angle` and scaled."""
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        h, w = self.mask.shape
+        cx, cy = w / 2, h / 2
+        t = np.deg2rad(self.angle)
+        cos, sin = np.cos(t), np.sin(t)
+        xs = b[:, [0, 2, 2, 0]] - cx
+        ys = b[:, [1, 1, 3, 3]] - cy
+        # the working image is the input turned clockwise by `angle` about its centre (see
+        # rotate); turning back is counter-clockwise, in image coordinates (y down)
+        x_in = cos * xs + sin * ys
+        y_in = -sin * xs + cos * ys
+        ih, iw = self.shape
+        sh, sw = ih * self.scale, iw * self.scale            # input size in working pixels
+        x_in = (x_in + sw / 2) / self.scale
+        y_in = (y_in + sh / 2) / self.scale
+        out = np.stack([x_in.min(1), y_in.min(1), x_in.max(1), y_in.max(1)], axis=1)
+        out = np.round(out)
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, iw)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, ih)
+        return out.astype(np.int64)
+
+
+def resample(grey: np.ndarray, scale: float) -> np.ndarray:
+    """grey float32 (h, w) -> resized by `scale` (box filter down, bilinear up), float32."""
+    from PIL import Image
+    h, w = grey.shape
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    if size == (w, h):
+        return grey
+    method = Image.BOX if scale < 1 else Image.BILINEAR
+    return np.asarray(Image.fromarray(grey, mode="F").resize(size, method), dtype=np.float32)
+
+
+def flatten(grey: np.ndarray, size: float) -> np.ndarray:
+    """Ink map: 1 - grey / paper, the paper's brightness from a grey closing `size` pixels
+    wide (wider than any stroke) at a quarter of the resolution, blurred."""
+    step = max(1, int(size // 12))
+    small = grey[::step, ::step]
+    k = max(3, int(size / step) | 1)
+    paper = ndimage.grey_closing(small, size=(k, k))
+    paper = ndimage.uniform_filter(paper, k)
+    if step > 1:
+        paper = np.repeat(np.repeat(paper, step, 0), step, 1)[:grey.shape[0], :grey.shape[1]]
     ink = 1.0 - grey / np.maximum(paper, 1e-3)
-    return np.clip(ink, 0.0, 1.0).astype(np.float32), scale
+    return np.clip(ink, 0.0, 1.0).astype(np.float32)
 
 
-def ink_mask(ink: np.ndarray) -> np.ndarray:
+def threshold(ink: np.ndarray) -> np.ndarray:
     """Binary ink: hysteresis between half and the full Otsu level of the ink map."""
-    if float(ink.max()) < 0.08:
+    if ink.size == 0 or float(ink.max()) < 0.08:
         return np.zeros(ink.shape, bool)
     level = max(float(threshold_otsu(ink)), 0.12)
     return apply_hysteresis_threshold(ink, 0.5 * level, level)
+
+
+def measure(mask: np.ndarray) -> tuple[float, float]:
+    """(typical character height, stroke width) of a binary page, in its pixels.
+
+    Stroke: twice the median distance-to-paper on the strokes' ridges. Height: the median
+    height of the components that look like pen strokes: taller than three strokes (not rule
+    pieces or specks), no thicker than a few strokes anywhere (not holes, binding or
+    shadows), not page-sized, and among the larger ones (dots, commas and broken pieces are
+    smaller)."""
+    h, w = mask.shape
+    text = mask & ~long_runs(mask, max(20, w // 8))
+    labels, n = ndimage.label(text, np.ones((3, 3), bool))
+    if n == 0:
+        return 0.0, 0.0
+    stroke = stroke_width(text) or 1.0
+    dist = ndimage.distance_transform_edt(text)
+    objs = ndimage.find_objects(labels)
+    heights = np.array([o[0].stop - o[0].start for o in objs], float)
+    widths = np.array([o[1].stop - o[1].start for o in objs], float)
+    thickest = 2.0 * component_max(dist, labels, n)
+    area = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(float)
+    ok = ((heights >= max(4.0, 3.0 * stroke)) & (heights < h / 3) & (widths < w / 3)
+          & (thickest <= 5.0 * stroke + 2))
+    if ok.sum() < 1:
+        return 0.0, stroke
+    # the height that half of the writing's ink is in components up to: a few big letters
+    # outweigh many fragments of rules, specks and show-through
+    order = np.argsort(heights[ok])
+    cumulative = np.cumsum(area[ok][order])
+    return float(heights[ok][order][np.searchsorted(cumulative, cumulative[-1] / 2)]), stroke
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Twice the median distance to paper on the ridges of the strokes (0 for no ink)."""
+    if not mask.any():
+        return 0.0
+    dist = ndimage.distance_transform_edt(mask)
+    ridge = mask & (dist >= ndimage.maximum_filter(dist, 3))
+    return 2.0 * float(np.median(dist[ridge]))
+
+
+def long_runs(mask: np.ndarray, length: int, axis: int = 1) -> np.ndarray:
+    """Pixels of `mask` in runs at least `length` long along `axis` (1: rows, 0: columns),
+    counted on the mask thickened by one pixel across the runs so a slightly slanted or
+    curved thin line still forms long runs."""
+    m = mask if axis == 1 else mask.T
+    thick = m.copy()
+    thick[1:] |= m[:-1]
+    thick[:-1] |= m[1:]
+    padded = np.zeros((thick.shape[0], thick.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = thick
+    d = np.diff(padded, axis=1)
+    rows_s, cols_s = np.nonzero(d == 1)
+    rows_e, cols_e = np.nonzero(d == -1)       # same order: row-major, one end per start
+    keep = (cols_e - cols_s) >= length
+    out = np.zeros(thick.shape[0] * (thick.shape[1] + 1), np.int32)
+    starts = rows_s[keep] * (thick.shape[1] + 1) + cols_s[keep]
+    ends = rows_e[keep] * (thick.shape[1] + 1) + cols_e[keep]
+    np.add.at(out, starts, 1)
+    np.add.at(out, ends, -1)
+    runs = np.cumsum(out).reshape(thick.shape[0], thick.shape[1] + 1)[:, :-1] > 0
+    runs &= m
+    return runs if axis == 1 else runs.T
+
+
+def skew_angle(mask: np.ndarray, max_angle: float = MAX_SKEW, step: float = 0.25) -> float:
+    """The angle (degrees, counter-clockwise positive) that makes the ink's lines level: the
+    one whose sheared row profile has the largest variance (sharpest lines)."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 50:
+        return 0.0
+    if len(ys) > 200_000:
+        pick = np.random.default_rng(0).choice(len(ys), 200_000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    xs = xs - mask.shape[1] / 2
+    best, best_score = 0.0, -1.0
+    for coarse in (True, False):
+        if coarse:
+            angles = np.arange(-max_angle, max_angle + 1e-9, 1.0)
+        else:
+            angles = np.arange(best - 1.0, best + 1.0 + 1e-9, step)
+        for a in angles:
+            rows = np.round(ys + xs * np.tan(np.deg2rad(a))).astype(np.int64)
+            rows -= rows.min()
+            profile = np.bincount(rows).astype(float)
+            score = float(np.sum(profile ** 2))
+            if score > best_score:
+                best, best_score = float(a), score
+    return best
+
+
+def rotate(image: np.ndarray, angle: float, order: int = 1) -> np.ndarray:
+    """Turn `image` clockwise (as displayed) by `angle` degrees about its centre, same shape,
+    the corners filled with 0 (order 1: bilinear, 0: nearest; bool stays bool): lines that
+    rise to the right by `angle` become level."""
+    if abs(angle) < 1e-6:
+        return image
+    from PIL import Image
+    is_bool = image.dtype == bool
+    pil = Image.fromarray(image.astype(np.float32), mode="F")
+    method = Image.BILINEAR if order else Image.NEAREST
+    out = np.asarray(pil.rotate(-angle, resample=method, fillcolor=0), dtype=np.float32)
+    return out > 0.5 if is_bool else out
+
+
+def component_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """The largest value of `values` in each component 1..n of `labels`: (n,) float."""
+    inside = labels > 0
+    out = np.zeros(n + 1, np.float64)
+    np.maximum.at(out, labels[inside], values[inside])
+    return out[1:]
+
+
+def close_1d(mask: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Binary closing along one axis with a line `size` long (bridges gaps shorter than it)."""
+    m = mask.view(np.uint8)
+    grown = ndimage.maximum_filter1d(m, size, axis=axis)
+    return ndimage.minimum_filter1d(grown, size, axis=axis).astype(bool)
+
+
+def remove_lines(mask: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, dict]:
+    """Take ruled lines, form lines and box borders out of a binary page, keeping the parts of
+    characters that cross them. Returns (mask, {"rules": px, "borders": px})."""
+    horizontal = long_runs(mask, max(8, int(RULE_LENGTH * height)), axis=1)
+    horizontal |= _rule_rows(mask, height, stroke)
+    vertical = _borders(mask, horizontal, height, stroke)
+    lines = horizontal | vertical
+    if not lines.any():
+        return mask, {"rules": 0, "borders": 0}
+    rest = mask & ~lines
+    # restore crossings: a stroke interrupted by a horizontal line has ink just above and
+    # below it (a vertical closing bridges the gap); the same sideways for vertical lines
+    thick_h = int(round(2 * stroke)) + 7        # wider than the removed band of a rule
+    bridged = close_1d(rest, thick_h, axis=0) & horizontal
+    bridged |= close_1d(rest, thick_h, axis=1) & vertical
+    out = rest | bridged
+    return out, {"rules": int((horizontal & ~bridged).sum()),
+                 "borders": int((vertical & ~horizontal & ~bridged).sum())}
+
+
+def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
+    """The ink on the rows of ruled paper. A rule's row is a thin peak of the row profile of
+    long runs (runs longer than half a character): it covers more than RULE_COVER of the
+    width, and rows a few pixels above and below hold far less (a line of writing spreads its
+    long strokes over its whole height). Rows are found over the whole page and again strip by
+    strip (rules that curve or drift a little), and every horizontal run of ink on them,
+    however short, is the rule's: a rule the threshold broke into pieces goes out whole."""
+    hh, ww = mask.shape
+    # only thin ink can be a rule: take out what is thicker, top to bottom, than a stroke or
+    # two (letters' stems, blobs, binding), so it neither counts nor hides a rule's row
+    k = int(2 * stroke + 3)
+    m8 = mask.view(np.uint8)
+    thick = ndimage.maximum_filter1d(ndimage.minimum_filter1d(m8, k, axis=0), k, axis=0)
+    thin = mask & ~thick.astype(bool)
+    pieces = long_runs(thin, max(6, int(0.5 * height)), axis=1)
+    # ... and a row of the bars of capitals (the tops of T E F Z) is not a rule: a rule's row
+    # has at least one piece far longer than any letter's bar
+    longest = long_runs(thin, int(max(1.5 * height, 0.06 * ww)), axis=1)
+    d = int(max(3, 1.5 * stroke + 1))
+
+    def peaks(block: np.ndarray, long_block: np.ndarray) -> np.ndarray:
+        cover = block.sum(1) / max(block.shape[1], 1)
+        band = np.convolve(cover, np.ones(3), "same")
+        around = np.maximum(np.roll(band, d), np.roll(band, -d))
+        has_long = np.convolve(long_block.any(1), np.ones(5), "same") > 0
+        return ndimage.binary_dilation((band > RULE_COVER) & (around < 0.35 * band)
+                                       & has_long, iterations=1)
+
+    out = np.zeros_like(mask)
+    short = long_runs(mask, 3, axis=1)
+    rows = peaks(pieces, longest)
+    if rows.any():
+        out |= short & ndimage.binary_dilation(rows, iterations=1)[:, None]
+    width = int(max(4 * height, ww / 8))
+    for x0 in range(0, ww, width):
+        x1 = min(ww, x0 + width) if ww - (x0 + width) >= width // 2 else ww
+        rows = peaks(pieces[:, x0:x1], longest[:, x0:x1])
+        if rows.any():
+            out[:, x0:x1] |= short[:, x0:x1] & rows[:, None]
+        if x1 == ww:
+            break
+    return out
+
+
+def _borders(mask, horizontal, height: float, stroke: float) -> np.ndarray:
+    """The vertical lines of a page: long straight runs (margins, frames), and the sides of
+    printed boxes: straight runs that start and end on a horizontal line, go no further, and
+    come three or more to a row (a letter's strokes between two rules are seldom straight,
+    and run on through a rule when they cross it)."""
+    runs = long_runs(mask, max(8, int(0.6 * height)), axis=0)
+    if not runs.any():
+        return runs
+    labels, n = ndimage.label(runs, np.ones((3, 3), bool))
+    objs = ndimage.find_objects(labels)
+    b = np.array([(o[0].start, o[1].start, o[0].stop, o[1].stop) for o in objs])
+    top, x0, bottom, x1 = b.T
+    length, width = bottom - top, x1 - x0
+    straight = width <= np.maximum(3, 2.0 * stroke + 0.05 * length)
+    hh, ww = mask.shape
+    xc = (x0 + x1) // 2
+    near = ndimage.binary_dilation(horizontal, np.ones((5, 5), bool))
+    on_top = near[top, xc] & ~mask[np.maximum(top - 3, 0), xc]
+    on_bottom = near[bottom - 1, xc] & ~mask[np.minimum(bottom + 2, hh - 1), xc]
+    side = straight & on_top & on_bottom
+    # three or more sides sharing a row of boxes (same top and bottom within a stroke or so)
+    if side.any():
+        tol = max(3.0, 1.5 * stroke)
+        idx = np.flatnonzero(side)
+        same = ((np.abs(top[idx, None] - top[None, idx]) <= tol)
+                & (np.abs(bottom[idx, None] - bottom[None, idx]) <= tol))
+        side[idx] = same.sum(1) >= 3
+    keep = np.concatenate([[False], side | (straight & (length >= MARGIN_LENGTH * height))])
+    return keep[labels]
+
+
+def remove_clutter(mask: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, dict]:
+    """Drop components that are not writing: touching the frame (table edges, scraps, a hand),
+    far taller than a character or far larger in area (holes, faces, shadows), and specks.
+    Returns (mask, {"clutter": px, "specks": px})."""
+    labels, n = ndimage.label(mask, np.ones((3, 3), bool))
+    if n == 0:
+        return mask, {"clutter": 0, "specks": 0}
+    objs = ndimage.find_objects(labels)
+    box = np.array([(o[0].start, o[1].start, o[0].stop, o[1].stop) for o in objs])
+    hh, ww = mask.shape
+    heights = box[:, 2] - box[:, 0]
+    widths = box[:, 3] - box[:, 1]
+    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    edge = (box[:, 0] <= 1) | (box[:, 1] <= 1) | (box[:, 2] >= hh - 1) | (box[:, 3] >= ww - 1)
+    # ... unless it is the size of a character (a photo cropped close to the writing)
+    edge &= (heights > 1.5 * height) | (widths > 2.0 * height)
+    solid = (area > 0.55 * heights * widths) & (np.minimum(heights, widths) > 0.3 * height)
+    huge = (heights > 3.0 * height) | (area > 6.0 * height * height) | solid
+    speck = np.maximum(heights, widths) < 0.12 * height
+    # what is left of a rule: a thin straight horizontal piece, longer than a dash
+    huge |= (heights <= 2.5 * stroke + 2) & (widths >= 1.2 * height)
+    drop = np.concatenate([[False], edge | huge | speck])
+    clutter = np.concatenate([[False], edge | huge])
+    out = mask & ~drop[labels]
+    return out, {"clutter": int(mask[clutter[labels]].sum()),
+                 "specks": int((mask & (drop & ~clutter)[labels]).sum())}
+
+
+def page_grey(image: np.ndarray, how: str) -> np.ndarray:
+    """(h, w) or (h, w, 3) float32 -> grey (h, w): "max", the brightest channel, in which
+    coloured rules and printed boxes (red, blue, green) fade into the paper while dark pens
+    stay dark; "luma", the usual luminance, for coloured ink."""
+    if image.ndim == 2:
+        return image
+    if how == "max":
+        return image.max(axis=2)
+    return image @ np.array([0.2125, 0.7154, 0.0721], np.float32)
+
+
+def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """What lies around the sheet (a table, cloth, a dark background), at `grey`'s size: the
+    regions that reach the frame, are clearly darker than the paper (block means split by
+    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture)."""
+    k = max(3, int(max(grey.shape) / 30))
+    mean = ndimage.uniform_filter(grey, k)
+    if float(mean.max() - mean.min()) < 0.1:
+        return np.zeros(grey.shape, bool)
+    dark = mean < threshold_otsu(mean)
+    labels, n = ndimage.label(dark)
+    if n == 0:
+        return dark
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    count = np.bincount(labels.ravel(), minlength=n + 1).astype(float)
+    inked = np.bincount(labels.ravel(), weights=mask.ravel(), minlength=n + 1)
+    tone = np.bincount(labels.ravel(), weights=grey.ravel(), minlength=n + 1)
+    light = float(grey[~dark].mean()) if (~dark).any() else 1.0
+    off = np.zeros(n + 1, bool)
+    off[edge] = True
+    off &= (count >= 0.01 * grey.size) & (inked > 0.4 * count) \
+        & (tone < (light - 0.15) * count)
+    off[0] = False
+    return off[labels]
+
+
+def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
+          deskew: bool = True) -> Cleaned:
+    """A page (float32 (h, w) grey or (h, w, 3) colour in [0, 1], dark ink on light paper,
+    see ocrkit.page.image.as_page_array) -> Cleaned.
+
+    `rules`, `clutter`, `deskew` switch those steps off (for tests and comparisons)."""
+    image = np.asarray(image, dtype=np.float32)
+    shape = image.shape[:2]
+    look = min(1.0, LOOK_SIDE / max(shape))
+    how = "luma"
+    if image.ndim == 3:
+        # the brightest channel, unless the ink itself is coloured (it would fade too)
+        small_rgb = np.stack([resample(image[..., c], look) for c in range(3)], axis=2)
+        inked = {k: threshold(flatten(page_grey(small_rgb, k), max(15.0, max(shape) * look / 40)))
+                 for k in ("max", "luma")}
+        how = "max" if inked["max"].sum() >= 0.5 * inked["luma"].sum() else "luma"
+        first = inked[how]
+    grey = page_grey(image, how)
+    small = resample(grey, look)
+    if image.ndim == 2:
+        first = threshold(flatten(small, max(15.0, max(shape) * look / 40)))
+    around = off_sheet(small, first) if clutter else None
+    if around is not None and around.any():
+        first = first & ~around
+    angle = skew_angle(first) if deskew else 0.0
+    if abs(angle) < 0.25:
+        angle = 0.0
+    height_l, stroke_l = measure(rotate(first, angle, order=0) if angle else first)
+    if height_l > 0:
+        scale = look * max(HEIGHT / height_l, STROKE_MIN / max(stroke_l, 1.0))
+    else:
+        scale = min(1.0, 2000 / max(shape))
+    scale = min(scale, 1.0, float(np.sqrt(MAX_WORK_PIXELS / (shape[0] * shape[1]))))
+    work = resample(grey, scale)
+    height = height_l * scale / look if height_l > 0 else HEIGHT
+    stroke = stroke_l * scale / look if height_l > 0 else STROKE_MIN
+    ink = flatten(work, max(15.0, 1.5 * height))
+    if angle:
+        ink = rotate(ink, angle)
+    mask = threshold(ink)
+    removed = {}
+    if around is not None and around.any():
+        from PIL import Image
+        big = np.asarray(Image.fromarray(around).resize(mask.shape[::-1], Image.NEAREST))
+        big = rotate(big, angle, order=0) if angle else big
+        big = ndimage.binary_dilation(big, iterations=max(1, int(0.5 * height)))
+        removed["off_sheet"] = int((mask & big).sum())
+        mask &= ~big
+    if rules:
+        mask, r = remove_lines(mask, height, stroke)
+        removed.update(r)
+    if clutter:
+        mask, r = remove_clutter(mask, height, stroke)
+        removed.update(r)
+    ink = ink * mask
+    return Cleaned(ink, mask, scale, angle, height, stroke, shape, removed, how)
+
+
+# -- kept for the character normaliser's callers ---------------------------------------------
+def ink_mask(ink: np.ndarray) -> np.ndarray:
+    """Binary ink of an ink map (see `threshold`)."""
+    return threshold(ink)
+
+
+def ink_map(grey):  # TEMPORARY: the old pipeline's entry, until read.py uses clean()
+    scale = min(1.0, 2000 / max(grey.shape))
+    g = resample(np.asarray(grey, np.float32), scale)
+    return flatten(g, max(15, int(min(g.shape) / 25)) | 1), scale

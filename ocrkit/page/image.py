@@ -1,8 +1,16 @@
-"""Stage 1, image: a path (or array) -> an upright grey page, float32 in [0, 1].
+"""Stage 1, image: a path (or array) -> an upright image array, bounded in size.
 
 The one image reader of ocrkit: pages for `ocr`, character images for folder datasets and
-`autoencode --reconstruct`. JPEG/PNG/TIFF/BMP/GIF, 8/16-bit, grey/RGB/RGBA/palette/CMYK; EXIF
-orientation applied; a clear OcrkitError for anything unreadable.
+`autoencode --reconstruct`. JPEG/PNG/TIFF/BMP/GIF/WebP, 8/16-bit, grey/RGB/RGBA/palette/CMYK;
+EXIF orientation applied; a clear OcrkitError for anything unreadable.
+
+    grey = load_image("letter.png")                  # float32 (H, W) in [0, 1], luminance
+    image, size = load_page("photo.jpg")             # float32 (h, w) or (h, w, 3), reduced
+
+Bounds: the pixel count is read from the file's header and checked against MAX_PIXELS before
+anything is decoded. A page is decoded at most DECODE_PIXELS large: a JPEG by its decoder's
+own 1/2, 1/4, 1/8 scaling (cheap), other formats reduced by whole factors right after
+decoding; `size` stays the file's upright (width, height), the pixels boxes are reported in.
 """
 from __future__ import annotations
 
@@ -13,53 +21,114 @@ import numpy as np
 from ocrkit.data.normalize import to_grey
 from ocrkit.errors import OcrkitError
 
-MAX_PIXELS = 200e6          # larger images are refused before decoding (bounded memory)
-DRAFT_SIDE = 4000           # JPEGs with both sides over twice this are decoded reduced
-# PIL modes whose arrays are pixel values (and I;16 in any byte order); any other (palette
-# "P", CMYK, YCbCr, ...) is converted to RGBA first
-ARRAY_MODES = ("1", "L", "LA", "I", "I;16", "F", "RGB", "RGBA")
+MAX_PIXELS = 100e6          # larger images are refused from their header, before decoding
+DECODE_PIXELS = 9e6         # pages are decoded (reduced) to at most this many pixels
+MIN_SIDE = 8                # smaller images cannot hold text
+# PIL modes whose arrays are pixel values; any other (palette "P", CMYK, YCbCr, LAB, HSV,
+# I;16 variants, ...) is converted first
+ARRAY_MODES = ("1", "L", "LA", "RGB", "RGBA")
 
 
-def load_image(path, with_size: bool = False):
-    """Read an image file (JPEG/PNG/TIFF/BMP/GIF, 8/16-bit, grey/RGB/RGBA/palette/CMYK)
-    upright, as grey (H, W) float32 in [0, 1].
-
-    EXIF orientation (phone photos) is applied; a clear OcrkitError for anything unreadable.
-    A JPEG with both sides over 2 * DRAFT_SIDE is decoded at 1/2, 1/4 or 1/8 of its size; with
-    `with_size`, returns (grey, (width, height)) where (width, height) is the upright size of
-    the image in the file, which read_page(..., size=) reports boxes in.
-    """
+def _open(path, max_pixels: float | None):
+    """Decode `path` upright -> (uint8 array (H, W) / (H, W, 3|4) / (H, W, 2), upright file
+    size (w, h)); reduced to at most `max_pixels` when given."""
     from PIL import Image, ImageOps, UnidentifiedImageError
     path = Path(path)
     if path.is_dir():
         raise OcrkitError(f"{path}: is a folder, not an image")
-    Image.MAX_IMAGE_PIXELS = None           # ocrkit bounds the size itself, below
+    if path.exists() and not path.is_file():
+        raise OcrkitError(f"{path}: not a regular file")
+    Image.MAX_IMAGE_PIXELS = None     # ocrkit checks the header size itself, just below
     try:
         with Image.open(path) as im:
-            full = im.size
-            if im.format == "JPEG":
-                im.draft("L", (DRAFT_SIDE, DRAFT_SIDE))  # a huge JPEG: 1/2, 1/4 or 1/8
-            if im.width * im.height > MAX_PIXELS:
-                raise OcrkitError(f"{path}: {im.width}x{im.height} is too large "
-                                  f"(at most {MAX_PIXELS / 1e6:.0f} megapixels; downscale it)")
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise OcrkitError(f"{path}: {w}x{h} is too large (at most "
+                                  f"{MAX_PIXELS / 1e6:.0f} megapixels; downscale it)")
+            if min(w, h) < MIN_SIDE:
+                raise OcrkitError(f"{path}: image of {w}x{h} pixels is too small to hold text")
+            full = (w, h)
             if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):    # EXIF turns it sideways
-                full = full[::-1]
+                full = (h, w)
+            factor = 1.0 if max_pixels is None else float(np.sqrt(w * h / max_pixels))
+            if im.format == "JPEG" and factor > 1:
+                im.draft(None, (int(np.ceil(w / factor)), int(np.ceil(h / factor))))
+            if im.mode not in ARRAY_MODES:
+                if im.mode.startswith(("I", "F")):                      # 16/32-bit grey
+                    a = np.asarray(im, dtype=np.float64)
+                    top = 65535.0 if a.max(initial=0) > 255 else 255.0
+                    im = Image.fromarray(np.clip(a / top * 255, 0, 255).astype(np.uint8))
+                else:
+                    im = im.convert("RGBA")    # palette, CMYK, ...: colours, not indices
+            if im.mode == "1":
+                im = im.convert("L")
+            reduce = int(np.ceil(np.sqrt(im.width * im.height / max_pixels))) \
+                if max_pixels is not None else 1
+            if reduce > 1:
+                im = im.reduce(reduce)
             im = ImageOps.exif_transpose(im)
-            if im.mode not in ARRAY_MODES and not im.mode.startswith("I;16"):
-                im = im.convert("RGBA")     # palette, CMYK, YCbCr, ...: colours, not indices
             array = np.asarray(im)
+    except OcrkitError:
+        raise
     except FileNotFoundError:
         raise OcrkitError(f"{path}: no such file") from None
     except UnidentifiedImageError:
         raise OcrkitError(f"{path}: not an image (or a format ocrkit cannot read)") from None
-    except (OSError, ValueError, SyntaxError) as exc:
+    except Image.DecompressionBombError:
+        raise OcrkitError(f"{path}: too large (at most {MAX_PIXELS / 1e6:.0f} megapixels)") \
+            from None
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError) as exc:
         raise OcrkitError(f"{path}: unreadable or truncated image ({exc})") from None
-    if array.ndim == 0 or min(array.shape[:2]) < 8:
-        raise OcrkitError(f"{path}: image of {array.shape[1] if array.ndim > 1 else 0}x"
-                          f"{array.shape[0]} pixels is too small to hold text")
-    if array.dtype == np.int32 or array.dtype == np.uint16 or array.dtype == np.int16:
-        array = array.astype(np.float32) / (65535.0 if array.max() > 255 else 255.0)
+    if array.ndim < 2 or min(array.shape[:2]) < 1:
+        raise OcrkitError(f"{path}: holds no pixels")
+    return array, (int(full[0]), int(full[1]))
+
+
+def load_image(path, with_size: bool = False):
+    """An image file upright as grey (H, W) float32 in [0, 1] (luminance), at full size.
+
+    With `with_size`, returns (grey, (width, height)) where (width, height) is the upright
+    size of the image in the file."""
+    array, size = _open(path, None)
     grey = to_grey(array)
-    return (grey, (int(full[0]), int(full[1]))) if with_size else grey
+    return (grey, size) if with_size else grey
 
 
+def load_page(path) -> tuple[np.ndarray, tuple]:
+    """A page image for the pipeline: float32 (h, w) grey or (h, w, 3) colour in [0, 1]
+    (alpha composited on white), reduced to at most DECODE_PIXELS; and the file's upright
+    (width, height)."""
+    array, size = _open(path, DECODE_PIXELS)
+    return as_page_array(array), size
+
+
+def as_page_array(array) -> np.ndarray:
+    """Any image array (uint8/uint16/float/bool; grey, grey+alpha, RGB, RGBA) -> float32
+    (h, w) or (h, w, 3) in [0, 1], alpha composited on white. ValueError for anything that
+    is not an image (wrong dimensions, no pixels, non-finite values)."""
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)) or a.size == 0:
+        raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape "
+                         f"{a.shape}")
+    if a.dtype == bool:
+        a = a.astype(np.float32)
+    elif np.issubdtype(a.dtype, np.integer):
+        a = a.astype(np.float32) / (255.0 if a.max(initial=0) <= 255 else 65535.0)
+    elif np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise ValueError("the image holds NaN or infinite values")
+        if a.max(initial=0) > 1.0:
+            a = a / 255.0
+    else:
+        raise ValueError(f"an image array of {a.dtype} cannot be read")
+    a = np.clip(a, 0.0, 1.0)
+    if a.ndim == 3:
+        if a.shape[2] in (2, 4):                            # composite the alpha on white
+            alpha = a[..., -1:]
+            a = a[..., :-1] * alpha + (1.0 - alpha)
+        if a.shape[2] == 1:
+            a = a[..., 0]
+    return np.ascontiguousarray(a, dtype=np.float32)

@@ -1,11 +1,13 @@
-"""Stage 4, read: character crops -> one batch through the model -> a Page.
+"""Stage 5, read: the candidate characters of a page -> one batch through the model -> Page.
 
-    page = read_page("photo.jpg", model)
+    page = read_page(image_array, model)      # or ocrkit.Reader(model).read("photo.jpg")
     print(page.text)
 
-The page is cleaned (ocrkit.page.clean) and segmented (ocrkit.page.segment), each character
-crop goes through the same character normaliser as folder datasets, all crops are classified
-in one batch, and digit/letter look-alikes are settled from the rest of their word.
+The stages run in reading order: the page is cleaned (ocrkit.page.clean) and segmented into
+lines of atoms (ocrkit.page.segment); every candidate character (ocrkit.page.cuts) goes through
+the one character normaliser and the whole page's candidates through the model at once; per
+line the best path of candidates is chosen, words are split at the line's wide gaps, and
+digit/letter look-alikes are settled from the rest of their word.
 """
 from __future__ import annotations
 
@@ -13,70 +15,137 @@ import numpy as np
 
 from ocrkit.data.normalize import normalise_character
 from ocrkit.errors import OcrkitError
-from ocrkit.page.clean import ink_map
-from ocrkit.page.image import load_image
-from ocrkit.page.model import Char, Line, Page, Word
-from ocrkit.page.segment import find_characters
+from ocrkit.page import cuts
+from ocrkit.page.clean import clean
+from ocrkit.page.image import as_page_array, load_page
+from ocrkit.page.model import Char, Line, Page, ProcessingStep, Word
+from ocrkit.page.segment import segment, word_spaces
 
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
 LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
+REJECT = "~"             # a model's class for "not one character", never output as text
 
 
 def read_page(image, model, context: bool = True, path: str = "", size=None,
-              alphabet: str | None = None) -> Page:
-    """Read the text of a page: `image` is a path or a grey (H, W) array (dark ink on paper).
+              alphabet: str | None = None, *, rules: bool = True, clutter: bool = True,
+              deskew: bool = True, cut: bool = True) -> Page:
+    """Read the text of a page: `image` is a path or an image array (grey (H, W), RGB or RGBA; any
+    dtype, see ocrkit.page.image.as_page_array), dark ink on lighter paper.
 
-    `size`: the (width, height) of the original image `image` was decoded from (see
-    load_image(with_size=True)); boxes and Page.size are in its pixels. Default: the array's.
-    `alphabet`: the only characters the page may hold (a whitelist, e.g. "0123456789"): the
-    best class among them is chosen, reported with the model's own probability for it (a
-    forced reading keeps its low confidence), and alternatives come from the alphabet only.
-    Case is matched loosely (an upper-case model reads alphabet "abc" as "ABC").
+    `size`: the (width, height) of the file `image` was decoded from (it may have been
+    decoded reduced; see load_page); boxes and Page.size are in its pixels. Default: the
+    array's. `alphabet`: the only characters the page may hold (a whitelist, e.g.
+    "0123456789"): the best class among them is chosen, reported with the model's own
+    probability for it, and alternatives come from the alphabet only; case is matched loosely.
+    `rules`, `clutter`, `deskew`, `cut` switch those steps off (for comparisons and tests).
     """
-    if not isinstance(image, np.ndarray):
+    if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
         path = path or str(image)
-        image, size = load_image(image, with_size=True)
-    h, w = image.shape
-    size = (w, h) if size is None else (int(size[0]), int(size[1]))
-    ink, scale = ink_map(image)
+        image, size = load_page(image)
     try:
-        lines, labels = find_characters(ink)
+        image = as_page_array(image)
+    except ValueError as exc:
+        raise OcrkitError(f"{path or 'image'}: {exc}") from None
+    h, w = image.shape[:2]
+    size = (w, h) if size is None else (int(size[0]), int(size[1]))
+    cleaned = clean(image, rules=rules, clutter=clutter, deskew=deskew)
+    try:
+        lines, atoms = segment(cleaned.mask, cleaned.height, cleaned.stroke)
     except OcrkitError as exc:
         raise OcrkitError(f"{path or 'image'}: {exc}") from None
-    # working pixels -> original pixels, per axis (x, y, x, y)
-    to_original = np.array([size[0] / w, size[1] / h] * 2) / scale
-    page = Page(path, size)
-    boxes = [b for line in lines for word in line for b in word]
-    if not boxes:
+    page = Page(path, size, steps=_steps(cleaned, rules, clutter, deskew, cut))
+    if not lines:
         return page
-    crops = np.stack([normalise_character(_crop(ink, labels, b), ink_on_dark=True)
-                      for b in boxes])
+    # every candidate character of the page, one batch
+    spans = [cuts.candidates(line.boxes, line.cluster, line.height) if cut
+             else [(i, i + 1) for i in range(len(line))] for line in lines]
+    crops, where = [], []
+    for n, (line, line_spans) in enumerate(zip(lines, spans)):
+        for i, j in line_spans:
+            x0, y0 = line.boxes[i:j, :2].min(0)
+            x1, y1 = line.boxes[i:j, 2:].max(0)
+            window = atoms[y0:y1, x0:x1]
+            crop = cleaned.ink[y0:y1, x0:x1] * np.isin(window, line.ids[i:j])
+            crops.append(normalise_character(crop, ink_on_dark=True))
+            where.append((n, i, j, x0, y0, x1, y1))
+    crops = np.stack(crops)
     probs = model.predict_proba(crops)
     classes = np.array(model.classes)
     allowed = np.ones(len(classes), bool)
+    if REJECT in model.classes:
+        allowed &= classes != REJECT
     if alphabet:
-        allowed = np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
-        probs = probs * allowed         # not renormalised: confidences stay the model's own
+        allowed &= np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
+    reject = probs[:, list(classes).index(REJECT)] if REJECT in model.classes else 0.0
+    # whether a candidate is one character is judged over all classes (a whitelist decides
+    # which character it is, not where characters are)
+    best = np.where(classes != REJECT, probs, 0.0).max(1)
+    scores = np.log(np.maximum(best, 1e-9)) + np.log(np.maximum(1.0 - reject, 1e-9)) \
+        + cuts.CHAR_BONUS
+    if cut:
+        scores += np.concatenate([cuts.prior(line.boxes, line.cluster, line_spans, line.height)
+                                  for line, line_spans in zip(lines, spans)])
     order = np.argsort(-np.where(allowed, probs, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
-    i = 0
-    for line in lines:
+    index = dict(zip(model.classes, range(len(classes))))
+    # working pixels -> the file's pixels
+    to_file = np.array([size[0] / w, size[1] / h] * 2)
+    start = 0
+    for line, line_spans in zip(lines, spans):
+        chosen = [start + s for s in cuts.best_path(len(line), line_spans, scores[start:])]
+        start += len(line_spans)
+        boxes = cleaned.to_input([where[k][3:] for k in chosen]) * to_file
+        chars = []
+        for k, box in zip(chosen, boxes):
+            alternatives = [(str(classes[c]), float(probs[k, c])) for c in order[k]]
+            chars.append(Char(alternatives[0][0], tuple(int(round(v)) for v in box),
+                              alternatives[0][1], alternatives, crops[k]))
+        work = np.array([where[k][3:] for k in chosen], float)
+        words, current = [], [0]
+        for n, space in enumerate(word_spaces(_gap_heights(work, line.height)), start=1):
+            if space:
+                words.append(current)
+                current = [n]
+            else:
+                current.append(n)
+        words.append(current)
         out_words = []
-        for word in line:
-            chars = []
-            for b in word:
-                p = probs[i]
-                alternatives = [(str(classes[k]), float(p[k])) for k in order[i]]
-                box = tuple(int(round(v)) for v in to_original * (b.x0, b.y0, b.x1, b.y1))
-                chars.append(Char(alternatives[0][0], box, alternatives[0][1], alternatives,
-                                  crops[i]))
-                i += 1
+        for word in words:
+            word_chars = [chars[n] for n in word]
             if context:
-                settle_lookalikes(chars, dict(zip(model.classes, range(len(classes)))),
-                                  probs[i - len(word):i])
-            out_words.append(Word(chars))
+                settle_lookalikes(word_chars, index, probs[[chosen[n] for n in word]])
+            out_words.append(Word(word_chars))
         page.lines.append(Line(out_words))
     return page
+
+
+def _gap_heights(work: np.ndarray, height: float) -> np.ndarray:
+    """Gaps between neighbouring characters (boxes (n, 4), working pixels) in line heights,
+    measured between centres less half a width each, a thin letter (1, I, l) counted as 0.6
+    of a height wide so its narrow box does not look like a space."""
+    if len(work) < 2:
+        return np.zeros(0)
+    half = np.maximum(work[:, 2] - work[:, 0], 0.6 * height) / 2
+    centre = (work[:, 0] + work[:, 2]) / 2
+    return (centre[1:] - centre[:-1] - half[1:] - half[:-1]) / height
+
+
+def _steps(cleaned, rules, clutter, deskew, cut) -> list:
+    return [
+        ProcessingStep("image", "preprocessing", "decoded upright, grey from the "
+                       f"{cleaned.grey} channel", {"working_scale": round(cleaned.scale, 4)}),
+        ProcessingStep("clean", "preprocessing", "lighting flattened, ink thresholded, "
+                       "rules, box borders and clutter removed",
+                       {"deskew_degrees": round(cleaned.angle, 2), "rules": rules,
+                        "clutter": clutter, "deskew": deskew, "removed_pixels": cleaned.removed,
+                        "char_height": round(cleaned.height, 1),
+                        "stroke": round(cleaned.stroke, 2)}),
+        ProcessingStep("segment", "processing", "components grouped into lines, clusters "
+                       "and atoms", {}),
+        ProcessingStep("cuts", "processing", "characters chosen from candidate atom runs by "
+                       "recognition (dynamic programming)", {"enabled": cut,
+                                                            "max_atoms": cuts.MAX_ATOMS}),
+    ]
 
 
 def alphabet_classes(alphabet: str, classes) -> set:
@@ -94,11 +163,6 @@ def alphabet_classes(alphabet: str, classes) -> set:
         raise OcrkitError(f"alphabet {alphabet!r}: {''.join(sorted(unknown)) or 'no character'} "
                           f"not among the model's classes {''.join(classes)}")
     return chosen
-
-
-def _crop(ink, labels, b):
-    window = labels[b.y0:b.y1, b.x0:b.x1]
-    return ink[b.y0:b.y1, b.x0:b.x1] * np.isin(window, b.labels)
 
 
 def settle_lookalikes(chars: list, index: dict, probs: np.ndarray) -> None:

@@ -1,179 +1,200 @@
-"""Stage 3, segment: ink map -> character boxes grouped into lines and words.
+"""Stage 3, segment: the cleaned ink -> lines of atoms, the pieces characters are made of.
 
-    ink, scale = ink_map(grey_page)               # ink 1 on paper 0, lighting removed
-    lines, labels = find_characters(ink)          # [[word: [Box, ...], ...], ...] top to bottom
+    lines, atoms = segment(cleaned)      # [LineSegment], int32 atom label image
 
-Steps, all whole-image numpy/scipy/scikit-image operations on the ink map of
-ocrkit.page.clean:
+A character is one or more atoms side by side; which atoms go together (a touching pair cut
+apart, a broken letter joined) is decided by recognition (ocrkit.page.cuts), not here. Steps,
+whole-image numpy/scipy work:
 
-1. **Characters**: connected components; specks (much smaller than the median character, such
-   as the dots after "1.") are dropped; pieces that overlap horizontally within a line are
-   merged (broken strokes); components much wider than a character are split at the weakest
-   columns (touching characters). More than MAX_BLOBS components (noise, dithering) is refused.
-2. **Lines**: boxes sorted by centre height and cut where the next centre is more than half a
-   character height lower; each line sorted left to right.
-3. **Words**: a gap starts a new word when it is clearly wider than the line's usual gap
-   between letters (relative to that line's own statistics and the character height).
+1. **Components** of the ink (8-connected). Marks (much smaller than characters: dots, commas,
+   specks) are kept aside. More than MAX_BLOBS components is not a page of writing.
+2. **Lines**: components sorted by their centre's height join the line whose band (the median
+   top and bottom of its members) they overlap most, by at least half their height; a new line
+   starts otherwise. Ascenders and descenders overlap their line's band, so mixed and lower
+   case group like capitals.
+3. **Clusters**: in a line, components that overlap left to right by most of the narrower one
+   (the dot of an i, the pieces of a broken stroke) are one cluster; marks right above or
+   inside a cluster join it, other marks are dropped (punctuation is not read).
+4. **Atoms**: a cluster wider than a character gets candidate cuts at the minima of its column
+   ink profile (where touching letters meet), at most one per quarter of a character height;
+   the pieces between cuts are its atoms.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
-from skimage.measure import label
 
 from ocrkit.errors import OcrkitError
-from ocrkit.page.clean import ink_mask
 
-MAX_BLOBS = 5000         # more components than this (after specks) is not a page of writing
+MAX_BLOBS = 5000         # more components than this is not a page of writing
+MARK = 0.3               # components under this share of the typical height are marks
+WIDE = 0.8               # clusters wider than this many line heights get candidate cuts
+CUT_SPACING = 0.22       # candidate cuts at least this many line heights apart
 
 
 @dataclass
-class Box:
-    """A character's box in working-image pixels: rows y0:y1, columns x0:x1."""
+class LineSegment:
+    """One written line at working resolution: its atoms left to right.
 
-    y0: int
-    x0: int
-    y1: int
-    x1: int
-    labels: tuple = ()          # component labels making up the character
+    boxes: (k, 4) int (x0, y0, x1, y1) of each atom; ids: (k,) atom labels (in the atom
+    image); cluster: (k,) the cluster each atom belongs to (atoms of one cluster were one piece
+    of ink and were cut apart); height: the line's typical character height; band: (top,
+    bottom) the median top and bottom of its characters."""
 
-    @property
-    def h(self) -> int:
-        return self.y1 - self.y0
+    boxes: np.ndarray
+    ids: np.ndarray
+    cluster: np.ndarray
+    height: float
+    band: tuple
+    info: dict = field(default_factory=dict)
 
-    @property
-    def w(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def cy(self) -> float:
-        return (self.y0 + self.y1) / 2
-
-    def merged(self, other: "Box") -> "Box":
-        return Box(min(self.y0, other.y0), min(self.x0, other.x0), max(self.y1, other.y1),
-                   max(self.x1, other.x1), self.labels + other.labels)
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
-def find_characters(ink: np.ndarray) -> tuple[list[list[list[Box]]], np.ndarray]:
-    """Ink map -> (lines (top to bottom) of words (left to right) of character boxes, the
-    component label image the boxes' `labels` refer to).
-
-    An OcrkitError when more than MAX_BLOBS components are left after speck removal (noise,
-    dithering or a photo rather than a page of writing)."""
-    mask = ink_mask(ink)
-    labels = label(mask, connectivity=2)
-    found = ndimage.find_objects(labels)
-    if not found:
-        return [], labels
-    bbox = np.array([(r.start, c.start, r.stop, c.stop) for r, c in found])  # y0 x0 y1 x1
-    sizes = np.maximum(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1])
-    # the typical character: median size of the components that are not tiny
-    typical = float(np.median(sizes[sizes >= 0.3 * np.percentile(sizes, 90)]))
-    keep = np.flatnonzero(sizes >= 0.3 * typical)
-    if len(keep) > MAX_BLOBS:
-        raise OcrkitError(f"{len(keep)} ink blobs; this does not look like a page of "
-                          "hand-printed characters")
-    boxes = [Box(*map(int, bbox[i]), labels=(int(i) + 1,)) for i in keep]
-    boxes = _merge_pieces(boxes, typical)
-    boxes = [b for b in boxes if max(b.h, b.w) >= 0.45 * typical]
-    boxes = _split_wide(boxes, mask, typical)
-    lines = _group_lines(boxes)
-    return [_group_words(line) for line in lines], labels
+def components(mask: np.ndarray):
+    """(labels, boxes (n, 4) x0 y0 x1 y1, areas (n,)) of the 8-connected ink components."""
+    labels, n = ndimage.label(mask, np.ones((3, 3), bool))
+    if n > MAX_BLOBS:
+        raise OcrkitError(f"{n} ink blobs; this does not look like a page of hand-printed "
+                          "characters")
+    objs = ndimage.find_objects(labels)
+    boxes = np.array([(o[1].start, o[0].start, o[1].stop, o[0].stop) for o in objs],
+                     np.int64).reshape(-1, 4)
+    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    return labels, boxes, areas
 
 
-def _merge_pieces(boxes: list[Box], typical: float) -> list[Box]:
-    """Merge boxes that overlap horizontally by most of the narrower one and sit close
-    vertically (the parts of a broken character).
-
-    A sweep left to right: each box is compared, in one numpy step, only with the merged boxes
-    that still reach past its left edge, so n boxes cost O(n k) for k overlapping in x.
-    """
-    boxes = sorted(boxes, key=lambda b: b.x0)
-    merged = True
-    while merged:
-        merged = False
-        out: list[Box] = []
-        edges = np.empty((len(boxes), 4))       # (y0, x0, y1, x1) of out[i]
-        active = np.empty(0, np.int64)          # indices into out reaching right of b.x0
-        for b in boxes:
-            active = active[edges[active, 3] > b.x0]
-            a = edges[active]
-            overlap = np.minimum(a[:, 3], b.x1) - np.maximum(a[:, 1], b.x0)
-            vgap = np.maximum(a[:, 0], b.y0) - np.minimum(a[:, 2], b.y1)
-            span = np.maximum(a[:, 2], b.y1) - np.minimum(a[:, 0], b.y0)
-            hit = np.flatnonzero((overlap > 0.5 * np.minimum(a[:, 3] - a[:, 1], b.w))
-                                 & (vgap < 0.25 * typical) & (span < 1.5 * typical))
-            if len(hit):
-                i = active[hit[0]]
-                out[i] = out[i].merged(b)
-                edges[i] = (out[i].y0, out[i].x0, out[i].y1, out[i].x1)
-                merged = True
-            else:
-                edges[len(out)] = (b.y0, b.x0, b.y1, b.x1)
-                active = np.append(active, len(out))
-                out.append(b)
-        boxes = out
-    return boxes
-
-
-def _split_wide(boxes: list[Box], mask: np.ndarray, typical: float) -> list[Box]:
-    """Split a box much wider than tall into characters at its weakest ink columns."""
-    out = []
-    for b in boxes:
-        n = int(round(b.w / (0.9 * max(b.h, 0.6 * typical))))
-        if b.w < 1.75 * b.h or n < 2:
-            out.append(b)
-            continue
-        profile = mask[b.y0:b.y1, b.x0:b.x1].sum(axis=0).astype(float)
-        cuts = []
-        for k in range(1, n):
-            centre = int(k * b.w / n)
-            lo, hi = max(1, centre - b.w // (3 * n)), min(b.w - 1, centre + b.w // (3 * n))
-            cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else centre)
-        edges = [0] + cuts + [b.w]
-        for left, right in zip(edges[:-1], edges[1:]):
-            cols = mask[b.y0:b.y1, b.x0 + left:b.x0 + right]
-            rows = np.flatnonzero(cols.any(axis=1))
-            if len(rows):
-                out.append(Box(b.y0 + rows[0], b.x0 + left, b.y0 + rows[-1] + 1, b.x0 + right,
-                               b.labels))
-    return out
-
-
-def _group_lines(boxes: list[Box]) -> list[list[Box]]:
-    boxes = sorted(boxes, key=lambda b: b.cy)
-    h = float(np.median([b.h for b in boxes]))
-    lines, current = [], [boxes[0]]
-    for b in boxes[1:]:
-        if b.cy - np.mean([c.cy for c in current[-3:]]) > 0.5 * h:
-            lines.append(current)
-            current = [b]
+def group_lines(boxes: np.ndarray) -> list[np.ndarray]:
+    """Indices of `boxes` (x0, y0, x1, y1) grouped into lines, top to bottom, each left to
+    right. A box joins the line whose band (median top, median bottom of its members) it
+    overlaps most, by at least half of the smaller height."""
+    order = np.argsort((boxes[:, 1] + boxes[:, 3]) / 2, kind="stable")
+    members: list[list[int]] = []
+    bands: list[list[float]] = []
+    for i in order:
+        y0, y1 = float(boxes[i, 1]), float(boxes[i, 3])
+        best, best_overlap = -1, 0.0
+        for k, (b0, b1) in enumerate(bands[-8:], start=max(0, len(bands) - 8)):
+            overlap = min(y1, b1) - max(y0, b0)
+            need = 0.5 * min(y1 - y0, b1 - b0)
+            if overlap >= need and overlap > best_overlap:
+                best, best_overlap = k, overlap
+        if best < 0:
+            members.append([int(i)])
+            bands.append([y0, y1])
         else:
-            current.append(b)
-    lines.append(current)
-    return [sorted(line, key=lambda b: b.x0) for line in lines]
+            members[best].append(int(i))
+            m = boxes[members[best]]
+            bands[best] = [float(np.median(m[:, 1])), float(np.median(m[:, 3]))]
+    lines = [np.array(sorted(m, key=lambda j: (boxes[j, 0], boxes[j, 2]))) for m in members]
+    lines.sort(key=lambda m: float(np.median((boxes[m, 1] + boxes[m, 3]) / 2)))
+    return lines
 
 
-def _group_words(line: list[Box]) -> list[list[Box]]:
-    h = float(np.median([b.h for b in line]))
-    # gaps between letters, in character heights; a thin letter (1, I) counts as 0.6 h wide
-    # about its centre, so its narrow box does not look like a space
-    half = [max(b.w, 0.6 * h) / 2 for b in line]
-    centre = [(b.x0 + b.x1) / 2 for b in line]
-    gaps = np.array([(centre[i + 1] - centre[i] - half[i] - half[i + 1]) / h
-                     for i in range(len(line) - 1)])
-    spaces = word_spaces(gaps)
-    words, current = [], [line[0]]
-    for space, b in zip(spaces, line[1:]):
-        if space:
-            words.append(current)
-            current = [b]
+def clusters_of(boxes: np.ndarray) -> np.ndarray:
+    """Cluster number of each box of one line (sorted left to right): a box overlapping the
+    current cluster's columns by more than half of the narrower of the two joins it."""
+    cluster = np.zeros(len(boxes), np.int64)
+    if len(boxes) == 0:
+        return cluster
+    c0, c1 = boxes[0, 0], boxes[0, 2]
+    for i in range(1, len(boxes)):
+        x0, x1 = boxes[i, 0], boxes[i, 2]
+        overlap = min(c1, x1) - max(c0, x0)
+        if overlap > 0.5 * min(c1 - c0, x1 - x0):
+            cluster[i] = cluster[i - 1]
+            c0, c1 = min(c0, x0), max(c1, x1)
         else:
-            current.append(b)
-    words.append(current)
-    return words
+            cluster[i] = cluster[i - 1] + 1
+            c0, c1 = x0, x1
+    return cluster
+
+
+def cut_columns(mask: np.ndarray, height: float, stroke: float) -> list[int]:
+    """Candidate cuts (columns, relative to the crop) through one wide cluster's mask: local
+    minima of the column ink count that are thin (a stroke or two) or much lower than the
+    columns around them, at least CUT_SPACING heights apart and from the ends."""
+    w = mask.shape[1]
+    profile = mask.sum(0).astype(np.float64)
+    smooth = np.convolve(profile, np.ones(3) / 3, "same")
+    gap = max(2, int(CUT_SPACING * height))
+    peak = ndimage.maximum_filter1d(smooth, 2 * gap + 1)
+    low = ndimage.minimum_filter1d(smooth, gap | 1)
+    cand = np.flatnonzero((smooth <= low + 1e-9) & ((smooth <= 2.5 * stroke)
+                                                   | (smooth <= 0.5 * peak)))
+    cand = cand[(cand >= gap) & (cand <= w - gap)]
+    cuts: list[int] = []
+    for c in cand[np.argsort(smooth[cand], kind="stable")]:      # best (lowest) first
+        if all(abs(int(c) - k) >= gap for k in cuts):
+            cuts.append(int(c))
+    return sorted(cuts)
+
+
+def segment(mask: np.ndarray, height: float, stroke: float
+            ) -> tuple[list[LineSegment], np.ndarray]:
+    """Binary page at working resolution -> (lines top to bottom, atom label image)."""
+    labels, boxes, areas = components(mask)
+    atoms = np.zeros(mask.shape, np.int32)
+    if len(boxes) == 0:
+        return [], atoms
+    sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    main = np.flatnonzero(sizes >= MARK * height)
+    marks = np.flatnonzero(sizes < MARK * height)
+    if len(main) == 0:
+        return [], atoms
+    out: list[LineSegment] = []
+    next_id = 1
+    mark_used = np.zeros(len(boxes), bool)
+    for line in group_lines(boxes[main]):
+        idx = main[line]
+        b = boxes[idx]
+        top, bottom = float(np.median(b[:, 1])), float(np.median(b[:, 3]))
+        line_h = max(bottom - top, 0.3 * height)
+        # marks right above or inside a component of this line (i and j dots) join it
+        members = list(idx)
+        if len(marks):
+            mb = boxes[marks]
+            mcx = (mb[:, 0] + mb[:, 2]) / 2
+            for j, m in enumerate(marks):
+                if mark_used[m]:
+                    continue
+                inside = (b[:, 0] - 0.15 * line_h <= mcx[j]) & (mcx[j] <= b[:, 2] + 0.15 * line_h)
+                near = (mb[j, 3] >= top - 1.0 * line_h) & (mb[j, 1] <= bottom)
+                if near and inside.any():
+                    members.append(int(m))
+                    mark_used[m] = True
+        members = np.array(sorted(members, key=lambda j: (boxes[j, 0], boxes[j, 2])))
+        mb = boxes[members]
+        cluster = clusters_of(mb)
+        a_boxes, a_ids, a_cluster = [], [], []
+        for c in range(int(cluster.max()) + 1):
+            comp = members[cluster == c]
+            cb = boxes[comp]
+            x0, y0 = int(cb[:, 0].min()), int(cb[:, 1].min())
+            x1, y1 = int(cb[:, 2].max()), int(cb[:, 3].max())
+            window = np.isin(labels[y0:y1, x0:x1], comp + 1)
+            cuts = cut_columns(window, line_h, stroke) if (x1 - x0) > WIDE * line_h else []
+            edges = [0, *cuts, x1 - x0]
+            for left, right in zip(edges[:-1], edges[1:]):
+                part = window[:, left:right]
+                rows = np.flatnonzero(part.any(1))
+                if len(rows) == 0:
+                    continue
+                cols = np.flatnonzero(part.any(0))
+                region = atoms[y0:y1, x0 + left:x0 + right]
+                region[part] = next_id
+                a_boxes.append((x0 + left + int(cols[0]), y0 + int(rows[0]),
+                                x0 + left + int(cols[-1]) + 1, y0 + int(rows[-1]) + 1))
+                a_ids.append(next_id)
+                a_cluster.append(c)
+                next_id += 1
+        if a_ids:
+            out.append(LineSegment(np.array(a_boxes, np.int64), np.array(a_ids, np.int64),
+                                   np.array(a_cluster, np.int64), line_h, (top, bottom)))
+    return out, atoms
 
 
 def word_spaces(gaps: np.ndarray) -> np.ndarray:
