@@ -399,3 +399,32 @@ def test_cli_writes_each_format_and_refuses_two_pages_of_page_xml(photos, tmp_pa
     check_pdf_page(pdf_page, page)
     two = runner.invoke(main, ["ocr", str(path), str(path), "--format", "page"])
     assert two.exit_code == 2 and "one page" in two.output
+
+
+def test_a_blank_page_in_every_format(alto_schema, page_schema, tmp_path):
+    """No text found: still a valid document in every format (the page, its size)."""
+    blank = Page("blank.png", (120, 90))
+    valid(alto_schema, FORMATS["alto"].write([blank]))
+    valid(page_schema, FORMATS["page"].write([blank]))
+    assert FORMATS["text"].write([blank]) == ""
+    assert FORMATS["tsv"].write([blank]).splitlines()[1:] == ["1\t1\t0\t0\t0\t0\t0\t0\t120\t90\t-1\t"]
+    assert hocr_words(FORMATS["hocr"].write([blank])) == []
+    (pdf_page,), text = pdf_words(FORMATS["pdf"].write([blank], images=[np.zeros((90, 120))]),
+                                  tmp_path)
+    assert pdf_page[2] == [] and text.strip("\f\n") == ""
+
+
+def test_cli_keeps_a_binary_format_off_a_terminal(tmp_path):
+    import os
+    import pty
+    import sys
+    main_fd, terminal = pty.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "ocrkit", "ocr", "page.jpg",
+                                 "--format", "pdf"], stdout=terminal, stderr=subprocess.PIPE,
+                                cwd=tmp_path, timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(main_fd)
+    assert result.returncode == 2
+    assert "redirect stdout to a file (> page.pdf)" in result.stderr.decode()

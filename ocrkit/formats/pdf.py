@@ -106,6 +106,7 @@ def write(pages, images=None, dpi=None) -> bytes:
         canvas.setCreator(f"{name} {version}")
         canvas.setProducer(f"{name} {version}")
         canvas.setAuthor("")
+        canvas.setSubject("")
         canvas.setTitle(", ".join(Path(p.path).name for p in pages if p.path))
         for page, source in zip(pages, images):
             drawable, file_dpi = _image(source)
