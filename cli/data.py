@@ -15,7 +15,9 @@ def data():
 @click.argument("name", type=click.Choice(["nist36", "emnist"]))
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="Where to put it (default: $OCRKIT_DATA, then ./data).")
-@click.option("--url", default=None, help="Download from this address instead (a mirror).")
+@click.option("--url", default=None,
+              help="Get the archive from here instead: a mirror's URL, or a copy on this "
+                   "machine (a path or file:// URL).")
 @click.option("--checksum", default="default",
               help="Expected 'md5:HEX' or 'sha256:HEX' of the archive (default: the published "
                    "one, where known).")
@@ -23,8 +25,14 @@ def data():
 def fetch(name, data_dir, url, checksum, quiet):
     """Download dataset NAME (nist36 or emnist) into the data folder.
 
+    Nothing is downloaded when the files are already there (checked against the SHA256SUMS
+    written beside them) or the archive is in the user cache (checked again). The archive
+    is checked against its published checksum (or the zip's CRCs) before anything is kept.
+
     \b
-    Example:  ocrkit data fetch emnist --data-dir data
+    Examples:
+      ocrkit data fetch emnist --data-dir data
+      ocrkit data fetch emnist --url /media/usb/gzip.zip      # an offline copy
     """
     from ocrkit.data import data_dirs
     from ocrkit.data.fetch import fetch as do_fetch

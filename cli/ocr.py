@@ -1,24 +1,28 @@
 """`ocrkit ocr`: read hand-printed pages."""
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 import click
 
 from ocrkit.cli.common import note, progress_enabled, quiet_option
+from ocrkit.formats import FORMATS
 
 
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="Model file [default: the shipped default model].")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "tsv", "hocr"]),
-              default="text", help="Output format on stdout.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text",
+              help="Output format on stdout: " + ", ".join(
+                  f"{f.name} ({f.description})" for f in FORMATS.values()) + ".")
 @click.option("--overlay", type=click.Path(dir_okay=False), default=None,
               help="Write the photo with the character boxes and labels drawn (PNG, or the "
                    "type its extension names; its folder is created); with several images, "
-                   "one file each named OVERLAY-STEM.png.")
+                   "one file each named OVERLAY-STEM.png (numbered where stems repeat).")
+@click.option("--overlay-scale", type=click.Choice(["fit", "full"]), default="fit",
+              help="fit: the longer side about 1,300 pixels; full: the image's own pixels.")
 @click.option("--truth", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Ground-truth text file for CER/WER (one per image, in order; UTF-8).")
 @click.option("--no-context", is_flag=True,
@@ -31,7 +35,7 @@ from ocrkit.cli.common import note, progress_enabled, quiet_option
                    "--truth where a line's length matches, else by the model: a dataset "
                    "for ocrkit finetune.")
 @quiet_option
-def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
+def ocr(images, model, fmt, overlay, overlay_scale, truth, no_context, alphabet, crops, quiet):
     """Read the text of IMAGE photos of hand-printed pages (block capitals and digits).
 
     Text: one output line per written line, single spaces between words. Several images
@@ -42,10 +46,10 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
     Examples:
       ocrkit ocr page.jpg
       ocrkit ocr page.jpg --format json --overlay boxes.png --truth page.gt.txt
+      ocrkit ocr page.jpg --format pdf > page.pdf     # searchable: the image + its text
     """
     from tqdm import tqdm
 
-    from ocrkit import formats
     from ocrkit.errors import OcrkitError
     from ocrkit.metrics import error_rates
     from ocrkit.page import load_image
@@ -53,6 +57,12 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
     if truth and len(truth) != len(images):
         raise click.UsageError(f"{len(truth)} --truth files for {len(images)} images; "
                                "give one per image, in the same order")
+    if FORMATS[fmt].one_page and len(images) > 1:
+        raise click.BadParameter(f"{fmt} holds one page per document; give one image",
+                                 param_hint="--format")
+    if FORMATS[fmt].binary and sys.stdout.isatty():
+        raise click.UsageError(f"--format {fmt} writes binary data: redirect stdout to a "
+                               f"file (> page{FORMATS[fmt].extension})")
     expected = [_read_truth(t) for t in truth]          # every one before any image is read
     if overlay:
         from ocrkit import plots
@@ -98,20 +108,20 @@ def ocr(images, model, fmt, overlay, truth, no_context, alphabet, crops, quiet):
         if overlay:
             target = Path(overlay)
             if len(images) > 1:
-                target = target.with_name(f"{target.stem}-{Path(path).stem}.png")
+                target = target.with_name(f"{target.stem}-{names[i]}.png")   # never collide
             try:
-                plots.overlay(grey, page, target)
+                plots.overlay(grey, page, target, full_size=overlay_scale == "full")
             except OcrkitError as exc:              # the page is still printed
                 click.echo(f"Error: {exc}", err=True)
                 failed += 1
     bar.close()
-    _print(pages, scores, fmt, formats)
+    _print(pages, scores, fmt)
     if failed:
         raise SystemExit(1)
 
 
 def _crop_names(images) -> list[str]:
-    """A distinct file-name prefix for each image's crops: its stem, numbered where stems
+    """A distinct file-name part for each image (crops, overlays): its stem, numbered where stems
     repeat (a/p.jpg, b/p.jpg), and made unique against every other name."""
     stems = [Path(p).stem for p in images]
     names, used = [], set()
@@ -139,24 +149,17 @@ def _read_truth(path) -> str:
     return text
 
 
-def _print(pages, scores, fmt, formats):
-    if fmt == "json":
-        out = [formats.as_dict(p) for p in pages]
-        for d, s in zip(out, scores):
-            d.update(cer=round(s["cer"], 4), wer=round(s["wer"], 4))
-        click.echo(json.dumps(out, indent=2))
-    elif fmt == "tsv":
-        click.echo(formats.TSV_HEADER)
-        for n, p in enumerate(pages, 1):
-            click.echo("\n".join(formats.as_tsv(p, n)))
-    elif fmt == "hocr":
-        click.echo(formats.as_hocr(pages), nl=False)
+def _print(pages, scores, fmt):
+    """The pages in format `fmt` on stdout (the images come from each page's path)."""
+    from ocrkit import formats
+    if fmt == "json" and scores:
+        out = formats.json.write(pages, extra=[{"cer": round(s["cer"], 4),
+                                                "wer": round(s["wer"], 4)} for s in scores])
+    elif pages or not FORMATS[fmt].binary:
+        out = FORMATS[fmt].write(pages, images=[p.path for p in pages])
     else:
-        for p in pages:
-            if len(pages) > 1:
-                click.echo(f"==> {p.path} <==")
-            if p.text:
-                click.echo(p.text)
+        out = b""
+    click.echo(out, nl=False)
     if scores:
         to_err = fmt != "text"
         for p, s in zip(pages, scores):

@@ -38,18 +38,10 @@ def top_confusions(cm: np.ndarray, classes, top: int = 10) -> list[tuple[str, st
 
 
 def edit_distance(a, b) -> int:
-    """Levenshtein distance between two sequences (strings or lists of words)."""
-    a, b = list(a), list(b)
-    if len(a) < len(b):
-        a, b = b, a
-    prev = np.arange(len(b) + 1)
-    for i, ca in enumerate(a, 1):
-        cur = np.empty_like(prev)
-        cur[0] = i
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return int(prev[-1])
+    """Levenshtein distance between two sequences (strings, or lists of words): insertions,
+    deletions and substitutions, each costing 1 (rapidfuzz's, in C++)."""
+    from rapidfuzz.distance import Levenshtein
+    return int(Levenshtein.distance(a, b))
 
 
 def psnr(reference: np.ndarray, estimate: np.ndarray, data_range: float = 1.0) -> float:

@@ -1,15 +1,25 @@
-"""Every matplotlib figure ocrkit draws. Each function writes one PNG and returns its path."""
+"""Every matplotlib figure ocrkit draws. Each function writes one file (PNG unless the path
+names another type) and returns its path.
+
+Figures are matplotlib.figure.Figure objects drawn without pyplot, so ocrkit never chooses or
+changes the backend: a notebook's (or $MPLBACKEND's) stays as the user set it, no window
+opens, and headless machines need nothing set.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
+import matplotlib.backend_bases
+import matplotlib.cm
+import matplotlib.colors
+import matplotlib.patches
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ocrkit.errors import OcrkitError
 
-from ocrkit.errors import OcrkitError  # noqa: E402
+DPI = 110
 
 
 def writable(path) -> Path:
@@ -34,13 +44,11 @@ def writable(path) -> Path:
 def _save(fig, path) -> Path:
     try:
         path = writable(path)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
     except OSError as exc:
         raise OcrkitError(f"{path}: cannot write figure ({exc.strerror or exc})") from None
     except ValueError as exc:                       # e.g. a format matplotlib cannot write
         raise OcrkitError(f"{path}: cannot write figure ({exc})") from None
-    finally:
-        plt.close(fig)
     return path
 
 
@@ -51,9 +59,9 @@ def training_curves(runs: dict[str, dict], path, held_out: str = "valid") -> Pat
     `held_out` names the solid curves ("test" when the watched set is the test set).
     """
     has_acc = any(any(v is not None for v in h.get("valid_acc", [])) for h in runs.values())
-    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 4),
-                             squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(11 if has_acc else 6, 4))
+    axes = fig.subplots(1, 2 if has_acc else 1, squeeze=False)
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     panels = [("loss", axes[0, 0])] + ([("acc", axes[0, 1])] if has_acc else [])
     for i, (label, h) in enumerate(runs.items()):
         c = colours[i % len(colours)]
@@ -87,7 +95,8 @@ def weight_grid(weights: np.ndarray, path, title: str = "first-layer weights",
     n = w.shape[1]
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8, rows * 0.8 + 0.4), squeeze=False)
+    fig = Figure(figsize=(cols * 0.8, rows * 0.8 + 0.4))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < n:
@@ -104,7 +113,8 @@ def confusion(cm: np.ndarray, classes, path, title: str = "confusion matrix") ->
     rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     n = len(classes)
     size = max(5.0, 0.22 * n + 2)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = Figure(figsize=(size, size))
+    ax = fig.subplots()
     shown = np.where(rates > 0, rates, np.nan)
     im = ax.imshow(shown, cmap="viridis", norm=matplotlib.colors.LogNorm(vmin=1e-3, vmax=1))
     ax.set_xticks(range(n))
@@ -122,7 +132,8 @@ def sample_grid(images: np.ndarray, path, labels=None, title: str = "", cols: in
     """Canonical characters (N, 32, 32), ink 1, drawn dark on white in a grid."""
     n = len(images)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.7, rows * 0.8 + 0.3), squeeze=False)
+    fig = Figure(figsize=(cols * 0.7, rows * 0.8 + 0.3))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if i < n:
@@ -147,8 +158,8 @@ def reconstructions(columns: dict, path, labels=None, per_row: int = 2,
     n, k = len(stacks[0]), len(heads)
     per_row = max(1, min(per_row, n))
     rows = max(1, int(np.ceil(n / per_row)))
-    fig, axes = plt.subplots(rows, per_row * k, figsize=(per_row * k * 1.05, rows * 1.2 + 0.4),
-                             squeeze=False)
+    fig = Figure(figsize=(per_row * k * 1.05, rows * 1.2 + 0.4))
+    axes = fig.subplots(rows, per_row * k, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for i in range(n):
@@ -163,24 +174,36 @@ def reconstructions(columns: dict, path, labels=None, per_row: int = 2,
     return _save(fig, path)
 
 
-def overlay(image: np.ndarray, page, path) -> Path:
+def overlay(image: np.ndarray, page, path, full_size: bool = False) -> Path:
     """The page image with every character box drawn and labelled, coloured by confidence
-    (red uncertain -> green sure). The image may be decoded smaller than page.size (a huge
-    JPEG): it is stretched over page.size, the pixels the boxes are in."""
+    (red uncertain -> green sure), a colour bar beside it. The image may be decoded smaller
+    than page.size (a huge JPEG): it is stretched over page.size, the pixels the boxes are in.
+
+    By default the longer side is drawn about 1,300 pixels long; `full_size` draws the page
+    at its own pixels (one image pixel a figure pixel), labels and lines scaled to match."""
     w, h = page.size
-    scale = 12 / max(h, w)
-    fig, ax = plt.subplots(figsize=(w * scale + 1, h * scale))
+    inches = max(w, h) / DPI if full_size else 12.0     # the longer side of the page
+    scale = inches / max(w, h)                          # inches per image pixel
+    grow = inches / 12.0                                # labels and lines as at 12 inches
+    bar = 1.0 * grow                                    # the colour bar's strip
+    fig = Figure(figsize=(w * scale + bar, h * scale))
+    fig_w = w * scale + bar
+    ax = fig.add_axes((0, 0, w * scale / fig_w, 1))
     ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
               extent=(0, w, h, 0))
-    cmap = plt.get_cmap("RdYlGn")
+    cmap = matplotlib.colormaps["RdYlGn"]
     for c in page.chars:
         x0, y0, x1, y1 = c.box
         colour = cmap(c.confidence)
         ax.add_patch(matplotlib.patches.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
-                                                  edgecolor=colour, linewidth=1.2))
-        ax.text(x0, y0 - 3, c.label, color=colour, fontsize=9, fontweight="bold",
-                va="bottom")
+                                                  edgecolor=colour, linewidth=1.2 * grow))
+        ax.text(x0, y0 - 3 / (scale * DPI), c.label, color=colour, fontsize=9 * grow,
+                fontweight="bold", va="bottom")
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
     ax.set_axis_off()
-    fig.colorbar(matplotlib.cm.ScalarMappable(cmap=cmap), ax=ax, fraction=0.03,
-                 label="confidence")
+    cax = fig.add_axes(((w * scale + 0.25 * bar) / fig_w, 0.1, 0.2 * bar / fig_w, 0.8))
+    fig.colorbar(matplotlib.cm.ScalarMappable(cmap=cmap), cax=cax, label="confidence")
+    cax.tick_params(labelsize=10 * grow)
+    cax.yaxis.label.set_size(10 * grow)
     return _save(fig, path)

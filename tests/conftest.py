@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder (skip cleanly when it is absent)."""
+"""Shared fixtures: the real data folder and the XML schemas (skip cleanly when absent)."""
 from __future__ import annotations
 
 import os
@@ -21,6 +21,16 @@ def data_file(relative: str) -> Path:
     path = data_root() / relative
     if not path.exists():
         pytest.skip(f"real data {relative} not found under {data_root()}")
+    return path
+
+
+def schema_file(name: str) -> Path:
+    """An XML schema from $OCRKIT_SCHEMAS, else the schemas folder beside the real data
+    folder (../shared/schemas), or skip the test when it is not there."""
+    env = os.environ.get("OCRKIT_SCHEMAS")
+    path = (Path(env) if env else data_root().parent / "schemas") / name
+    if not path.exists():
+        pytest.skip(f"schema {name} not found under {path.parent}")
     return path
 
 

@@ -1,4 +1,5 @@
-"""`ocrkit.data.fetch` against a local HTTP server serving stand-in archives."""
+"""`ocrkit.data.fetch` against a local HTTP server serving stand-in archives, and local
+copies of them (no network). The user cache is a temporary folder ($XDG_CACHE_HOME)."""
 from __future__ import annotations
 
 import functools
@@ -12,13 +13,26 @@ import pytest
 from click.testing import CliRunner
 
 from ocrkit.cli import main
-from ocrkit.data.fetch import SOURCES, fetch
+from ocrkit.data.fetch import SOURCES, SUMS, cache_dir, fetch
 from ocrkit.errors import OcrkitError
 
 MEMBERS = SOURCES["emnist"]["members"]
 
 
+@pytest.fixture(autouse=True)
+def user_cache(tmp_path, monkeypatch):
+    """The user cache platformdirs finds, inside the test's folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    return tmp_path / "xdg-cache" / "ocrkit"
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    requests = []                               # the paths asked for, in order
+
+    def do_GET(self):
+        QuietHandler.requests.append(self.path)
+        super().do_GET()
+
     def log_message(self, format, *args):
         pass
 
@@ -28,6 +42,7 @@ def server(tmp_path):
     """(folder served, base URL); the server is shut down after the test."""
     root = tmp_path / "www"
     root.mkdir()
+    QuietHandler.requests = []
     handler = functools.partial(QuietHandler, directory=str(root))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
@@ -77,7 +92,9 @@ def test_fetch_extracts_every_member(server, tmp_path):
     assert sorted(written) == sorted(dest / m for m in MEMBERS)
     for name, data in contents.items():
         assert (dest / name).read_bytes() == data
-    assert files_in(data_dir) == sorted(["emnist", *MEMBERS])   # no temp files, no extras
+    assert files_in(data_dir) == sorted(["emnist", SUMS, *MEMBERS])   # no temp files, no extras
+    sums = dict(line.split("  ")[::-1] for line in (dest / SUMS).read_text().splitlines())
+    assert sums == {m: hashlib.sha256(d).hexdigest() for m, d in contents.items()}
 
 
 def test_fetch_with_sha256_and_upper_case_hex(server, tmp_path):
@@ -107,13 +124,14 @@ def test_wrong_checksum_leaves_earlier_files_alone(server, tmp_path):
     good = make_zip(root / "good.zip", member_contents(0))
     data_dir = tmp_path / "data"
     fetch("emnist", data_dir, url=f"{base}/good.zip", checksum=md5(good), progress=False)
-    before = {m: (data_dir / "emnist" / m).read_bytes() for m in MEMBERS}
+    (data_dir / "emnist" / MEMBERS[0]).unlink()          # one lost: the fetch must run
+    before = {m: (data_dir / "emnist" / m).read_bytes() for m in MEMBERS[1:]}
     make_zip(root / "changed.zip", member_contents(1))
     with pytest.raises(OcrkitError, match="checksum"):
         fetch("emnist", data_dir, url=f"{base}/changed.zip", checksum=md5(good),
               progress=False)
-    assert {m: (data_dir / "emnist" / m).read_bytes() for m in MEMBERS} == before
-    assert files_in(data_dir / "emnist") == sorted(MEMBERS)
+    assert {m: (data_dir / "emnist" / m).read_bytes() for m in MEMBERS[1:]} == before
+    assert files_in(data_dir / "emnist") == sorted([SUMS, *MEMBERS[1:]])
 
 
 def test_archive_missing_a_member(server, tmp_path):
@@ -171,6 +189,77 @@ def test_unknown_dataset_name(tmp_path):
         fetch("mnist", tmp_path, url="http://127.0.0.1:9/x.zip", progress=False)
 
 
+def test_files_there_or_archive_cached_mean_no_download(server, tmp_path, user_cache):
+    root, base = server
+    contents = member_contents()
+    archive = make_zip(root / "gzip.zip", contents)
+    first, second = tmp_path / "one", tmp_path / "two"
+    fetch("emnist", first, url=f"{base}/gzip.zip", checksum=md5(archive), progress=False)
+    assert QuietHandler.requests == ["/gzip.zip"]
+    assert cache_dir() == user_cache and (user_cache / "emnist" / "gzip.zip").read_bytes() == \
+        archive.read_bytes()                       # kept in the user cache, as downloaded
+    again = fetch("emnist", first, url=f"{base}/gzip.zip", checksum=md5(archive),
+                  progress=False)                  # the checked files are there
+    assert sorted(again) == sorted(first / "emnist" / m for m in MEMBERS)
+    fetch("emnist", second, url=f"{base}/gzip.zip", checksum=md5(archive), progress=False)
+    assert QuietHandler.requests == ["/gzip.zip"]  # another folder: from the cache
+    for name, data in contents.items():
+        assert (second / "emnist" / name).read_bytes() == data
+
+
+def test_a_changed_file_is_extracted_again_from_the_cache(server, tmp_path):
+    root, base = server
+    contents = member_contents()
+    archive = make_zip(root / "gzip.zip", contents)
+    data_dir = tmp_path / "data"
+    fetch("emnist", data_dir, url=f"{base}/gzip.zip", checksum=md5(archive), progress=False)
+    damaged = data_dir / "emnist" / MEMBERS[3]
+    damaged.write_bytes(b"damaged")
+    fetch("emnist", data_dir, url=f"{base}/gzip.zip", checksum=md5(archive), progress=False)
+    assert damaged.read_bytes() == contents[MEMBERS[3]]
+    assert QuietHandler.requests == ["/gzip.zip"]
+
+
+def test_a_damaged_cached_archive_is_downloaded_again(server, tmp_path, user_cache):
+    root, base = server
+    contents = member_contents()
+    archive = make_zip(root / "gzip.zip", contents)
+    fetch("emnist", tmp_path / "a", url=f"{base}/gzip.zip", checksum=md5(archive),
+          progress=False)
+    cached = user_cache / "emnist" / "gzip.zip"
+    cached.write_bytes(cached.read_bytes()[:-100])
+    fetch("emnist", tmp_path / "b", url=f"{base}/gzip.zip", checksum=md5(archive),
+          progress=False)
+    assert QuietHandler.requests == ["/gzip.zip", "/gzip.zip"]
+    assert cached.read_bytes() == archive.read_bytes()
+    for name, data in contents.items():
+        assert (tmp_path / "b" / "emnist" / name).read_bytes() == data
+
+
+@pytest.mark.parametrize("as_url", [False, True])
+def test_a_local_copy_as_path_or_file_url(tmp_path, user_cache, as_url):
+    """An offline machine with a copy of the archive: used where it is, nothing cached."""
+    contents = member_contents(2)
+    archive = make_zip(tmp_path / "copy of gzip.zip", contents)
+    data_dir = tmp_path / "data"
+    written = fetch("emnist", data_dir, url=archive.as_uri() if as_url else str(archive),
+                    checksum=md5(archive), progress=False)
+    assert sorted(written) == sorted(data_dir / "emnist" / m for m in MEMBERS)
+    for name, data in contents.items():
+        assert (data_dir / "emnist" / name).read_bytes() == data
+    assert not user_cache.exists()
+
+
+def test_a_local_copy_is_checked(tmp_path):
+    archive = make_zip(tmp_path / "gzip.zip", member_contents())
+    data_dir = tmp_path / "data"
+    with pytest.raises(OcrkitError, match="checksum"):
+        fetch("emnist", data_dir, url=str(archive), checksum="md5:" + "0" * 32, progress=False)
+    assert files_in(data_dir / "emnist") == []
+    with pytest.raises(OcrkitError, match="no such archive"):
+        fetch("emnist", data_dir, url=str(tmp_path / "missing.zip"), progress=False)
+
+
 # -- through the CLI ---------------------------------------------------------------------------
 def runner() -> CliRunner:
     try:
@@ -190,7 +279,7 @@ def test_cli_fetch(server, tmp_path):
     for name, data in contents.items():
         assert (data_dir / "emnist" / name).read_bytes() == data
     assert sorted(result.stdout.split()) == sorted(str(data_dir / "emnist" / m) for m in MEMBERS)
-    assert files_in(data_dir) == sorted(["emnist", *MEMBERS])
+    assert files_in(data_dir) == sorted(["emnist", SUMS, *MEMBERS])
 
 
 def _assert_one_line_error(result):
@@ -234,3 +323,18 @@ def test_cli_fetch_not_found(server, tmp_path):
                                     "--url", f"{base}/missing.zip", "--checksum", ""])
     assert "failed" in _assert_one_line_error(result)
     assert files_in(data_dir / "emnist") == []
+
+
+def test_cli_fetch_from_a_local_copy(tmp_path):
+    contents = member_contents(3)
+    archive = make_zip(tmp_path / "gzip.zip", contents)
+    data_dir = tmp_path / "data"
+    args = ["data", "fetch", "emnist", "--data-dir", str(data_dir), "--url", str(archive),
+            "--checksum", md5(archive)]
+    result = runner().invoke(main, args)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert sorted(result.stdout.split()) == sorted(str(data_dir / "emnist" / m) for m in MEMBERS)
+    archive.unlink()                              # the files are there: nothing is read
+    assert runner().invoke(main, args).exit_code == 0
+    for name, data in contents.items():
+        assert (data_dir / "emnist" / name).read_bytes() == data
