@@ -348,7 +348,7 @@ def remove_clutter(mask: np.ndarray, height: float, stroke: float) -> tuple[np.n
     edge = (box[:, 0] <= 1) | (box[:, 1] <= 1) | (box[:, 2] >= hh - 1) | (box[:, 3] >= ww - 1)
     # ... unless it is the size of a character (a photo cropped close to the writing)
     edge &= (heights > 1.5 * height) | (widths > 2.0 * height)
-    solid = (area > 0.55 * heights * widths) & (np.minimum(heights, widths) > 0.3 * height)
+    solid = (area > 0.7 * heights * widths) & (np.minimum(heights, widths) > 0.3 * height)
     huge = (heights > 3.0 * height) | (area > 6.0 * height * height) | solid
     speck = np.maximum(heights, widths) < 0.12 * height
     # what is left of a rule: a thin straight horizontal piece, longer than a dash

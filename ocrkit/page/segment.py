@@ -32,6 +32,8 @@ MAX_BLOBS = 5000         # more components than this is not a page of writing
 MARK = 0.3               # components under this share of the typical height are marks
 WIDE = 0.8               # clusters wider than this many line heights get candidate cuts
 CUT_SPACING = 0.22       # candidate cuts at least this many line heights apart
+SMALL_LINE = 0.4         # lines whose characters are lower than this share of the page's
+                         # typical height are fragments, not writing
 
 
 @dataclass
@@ -152,6 +154,8 @@ def segment(mask: np.ndarray, height: float, stroke: float
         idx = main[line]
         b = boxes[idx]
         top, bottom = float(np.median(b[:, 1])), float(np.median(b[:, 3]))
+        if bottom - top < SMALL_LINE * height:
+            continue            # a row of fragments (a torn edge, specks), not writing
         line_h = max(bottom - top, 0.3 * height)
         # marks right above or inside a component of this line (i and j dots) join it
         members = list(idx)
