@@ -25,6 +25,10 @@ from ocrkit.formats import FORMATS
               help="fit: the longer side about 1,300 pixels; full: the image's own pixels.")
 @click.option("--truth", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Ground-truth text file for CER/WER (one per image, in order; UTF-8).")
+@click.option("--case", type=click.Choice(["auto", "upper", "mixed"]), default="auto",
+              help="upper: every letter a capital; mixed: c/C, o/O, s/S, ... decided from each "
+                   "letter's height on its line; auto: upper for a page written in capitals, "
+                   "else mixed. --truth scores case-sensitively when the page is read mixed.")
 @click.option("--no-context", is_flag=True,
               help="Do not settle 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B from the rest of the word.")
 @click.option("--alphabet", default=None,
@@ -35,7 +39,8 @@ from ocrkit.formats import FORMATS
                    "--truth where a line's length matches, else by the model: a dataset "
                    "for ocrkit finetune.")
 @quiet_option
-def ocr(images, model, fmt, overlay, overlay_scale, truth, no_context, alphabet, crops, quiet):
+def ocr(images, model, fmt, overlay, overlay_scale, truth, case, no_context, alphabet, crops,
+        quiet):
     """Read the text of IMAGE photos of hand-printed pages (block capitals and digits).
 
     Text: one output line per written line, single spaces between words. Several images
@@ -75,7 +80,7 @@ def ocr(images, model, fmt, overlay, overlay_scale, truth, no_context, alphabet,
     names = _crop_names(images)
     from ocrkit import Reader
     try:
-        reader = Reader(model, context=not no_context, alphabet=alphabet)
+        reader = Reader(model, context=not no_context, alphabet=alphabet, case=case)
     except OcrkitError as exc:
         if alphabet is not None and "alphabet" in str(exc):
             raise click.BadParameter(str(exc), param_hint="--alphabet")
@@ -104,7 +109,9 @@ def ocr(images, model, fmt, overlay, overlay_scale, truth, no_context, alphabet,
                 click.echo(f"Error: {exc}", err=True)
                 failed += 1
         if truth:
-            scores.append(error_rates(page.text, expected[i]))
+            mixed = any(s.id == "case" and s.settings.get("decided") == "mixed"
+                        for s in page.steps)
+            scores.append(error_rates(page.text, expected[i], case_sensitive=mixed))
         if overlay:
             target = Path(overlay)
             if len(images) > 1:

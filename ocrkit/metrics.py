@@ -153,20 +153,23 @@ def classifier_report(model, dataset, restrict: bool = False) -> dict:
     }
 
 
-def normalise_text(text: str) -> str:
-    """Text as OCR output is compared: upper case, each line's words joined by one space,
-    empty lines dropped."""
-    lines = (" ".join(line.upper().split()) for line in text.splitlines())
+def normalise_text(text: str, case_sensitive: bool = False) -> str:
+    """Text as OCR output is compared: each line's words joined by one space, empty lines
+    dropped, and upper-cased unless `case_sensitive`."""
+    lines = (" ".join((line if case_sensitive else line.upper()).split())
+             for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 
-def error_rates(text: str, truth: str) -> dict:
-    """Character and word error rates of `text` against `truth` after normalise_text.
+def error_rates(text: str, truth: str, case_sensitive: bool = False) -> dict:
+    """Character and word error rates of `text` against `truth` after normalise_text (case
+    folded unless `case_sensitive`).
 
     CER = edit distance over characters (line breaks count as one character each) / len(truth);
     WER = edit distance over words / number of truth words.
     """
-    text, truth = normalise_text(text), normalise_text(truth)
+    text = normalise_text(text, case_sensitive)
+    truth = normalise_text(truth, case_sensitive)
     char_errors = edit_distance(text, truth)
     word_errors = edit_distance(text.split(), truth.split())
     return {"cer": char_errors / max(len(truth), 1), "wer": word_errors / max(len(truth.split()), 1),

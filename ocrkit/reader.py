@@ -29,9 +29,12 @@ class Reader:
     model: a Model, a model file path, or None for the shipped default model.
     context: settle digit/letter look-alikes (0/O, 1/I, ...) from the rest of each word.
     alphabet: the only characters the pages hold (a whitelist such as "0123456789").
+    case: "auto" (capitals for a page written in capitals, else mixed case), "upper" or
+        "mixed"; see ocrkit.page.case.
     """
 
-    def __init__(self, model=None, *, context: bool = True, alphabet: str | None = None):
+    def __init__(self, model=None, *, context: bool = True, alphabet: str | None = None,
+                 case: str = "auto"):
         from ocrkit.modelfile import Model
         self.model = model if isinstance(model, Model) else load_model(model)
         if self.model.kind != "classifier":
@@ -39,7 +42,10 @@ class Reader:
         if alphabet is not None:
             from ocrkit.page.read import alphabet_classes
             alphabet_classes(alphabet, self.model.classes)      # fails now, not per page
-        self.options = {"context": bool(context), "alphabet": alphabet}
+        from ocrkit.page.case import MODES
+        if case not in MODES:
+            raise OcrkitError(f"case {case!r}: choose one of {', '.join(MODES)}")
+        self.options = {"context": bool(context), "alphabet": alphabet, "case": case}
 
     def read(self, image, path: str | None = None, size=None):
         """One page -> Page. `image` is a path, or an image array (grey, RGB or RGBA; for an

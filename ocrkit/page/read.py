@@ -15,6 +15,7 @@ import numpy as np
 
 from ocrkit.data.normalize import normalise_character
 from ocrkit.errors import OcrkitError
+from ocrkit.page import case as case_stage
 from ocrkit.page import cuts
 from ocrkit.page.clean import clean
 from ocrkit.page.image import as_page_array, load_page
@@ -28,8 +29,8 @@ REJECT = "~"             # a model's class for "not one character", never output
 
 
 def read_page(image, model, context: bool = True, path: str = "", size=None,
-              alphabet: str | None = None, *, rules: bool = True, clutter: bool = True,
-              deskew: bool = True, cut: bool = True) -> Page:
+              alphabet: str | None = None, case: str = "auto", *, rules: bool = True,
+              clutter: bool = True, deskew: bool = True, cut: bool = True) -> Page:
     """Read the text of a page: `image` is a path or an image array (grey (H, W), RGB or RGBA; any
     dtype, see ocrkit.page.image.as_page_array), dark ink on lighter paper.
 
@@ -38,8 +39,12 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     array's. `alphabet`: the only characters the page may hold (a whitelist, e.g.
     "0123456789"): the best class among them is chosen, reported with the model's own
     probability for it, and alternatives come from the alphabet only; case is matched loosely.
-    `rules`, `clutter`, `deskew`, `cut` switch those steps off (for comparisons and tests).
+    `case`: "auto" (capitals for a page written in capitals, else "mixed"), "upper" or
+    "mixed" (see ocrkit.page.case). `rules`, `clutter`, `deskew`, `cut` switch those steps off
+    (for comparisons and tests).
     """
+    if case not in case_stage.MODES:
+        raise OcrkitError(f"case {case!r}: choose one of {', '.join(case_stage.MODES)}")
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
         path = path or str(image)
         image, size = load_page(image)
@@ -70,14 +75,15 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             crops.append(normalise_character(crop, ink_on_dark=True))
             where.append((n, i, j, x0, y0, x1, y1))
     crops = np.stack(crops)
-    probs = model.predict_proba(crops)
+    raw = model.predict_proba(crops)
     classes = np.array(model.classes)
-    allowed = np.ones(len(classes), bool)
-    if REJECT in model.classes:
-        allowed &= classes != REJECT
+    # a twin's two cases (c/C, o/O, ...) are one shape to the model: their probabilities are
+    # summed, and the line's geometry decides the case (ocrkit.page.case)
+    probs = case_stage.merge_twins(raw, model.classes)
+    allowed = classes != REJECT
     if alphabet:
         allowed &= np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
-    reject = probs[:, list(classes).index(REJECT)] if REJECT in model.classes else 0.0
+    reject = raw[:, list(classes).index(REJECT)] if REJECT in model.classes else 0.0
     # whether a candidate is one character is judged over all classes (a whitelist decides
     # which character it is, not where characters are)
     best = np.where(classes != REJECT, probs, 0.0).max(1)
@@ -86,21 +92,22 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     if cut:
         scores += np.concatenate([cuts.prior(line.boxes, line.cluster, line_spans, line.height)
                                   for line, line_spans in zip(lines, spans)])
-    order = np.argsort(-np.where(allowed, probs, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
+    label_of = np.where(allowed, probs, -1.0).argmax(1)
+    order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
     index = dict(zip(model.classes, range(len(classes))))
-    # working pixels -> the file's pixels
-    to_file = np.array([size[0] / w, size[1] / h] * 2)
-    start = 0
+    to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
+    start, read_lines = 0, []
     for line, line_spans in zip(lines, spans):
         chosen = [start + s for s in cuts.best_path(len(line), line_spans, scores[start:])]
         start += len(line_spans)
-        boxes = cleaned.to_input([where[k][3:] for k in chosen]) * to_file
+        work = np.array([where[k][3:] for k in chosen], float)
+        boxes = cleaned.to_input(work) * to_file
         chars = []
         for k, box in zip(chosen, boxes):
-            alternatives = [(str(classes[c]), float(probs[k, c])) for c in order[k]]
-            chars.append(Char(alternatives[0][0], tuple(int(round(v)) for v in box),
-                              alternatives[0][1], alternatives, crops[k]))
-        work = np.array([where[k][3:] for k in chosen], float)
+            c = int(label_of[k])
+            alternatives = [(str(classes[o]), float(raw[k, o])) for o in order[k]]
+            chars.append(Char(str(classes[c]), tuple(int(round(v)) for v in box),
+                              float(probs[k, c]), alternatives, crops[k]))
         words, current = [], [0]
         for n, space in enumerate(word_spaces(_gap_heights(work, line.height)), start=1):
             if space:
@@ -109,13 +116,21 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             else:
                 current.append(n)
         words.append(current)
-        out_words = []
         for word in words:
-            word_chars = [chars[n] for n in word]
             if context:
-                settle_lookalikes(word_chars, index, probs[[chosen[n] for n in word]])
-            out_words.append(Word(word_chars))
-        page.lines.append(Line(out_words))
+                settle_lookalikes([chars[n] for n in word], index, probs[[chosen[n] for n in word]])
+        read_lines.append((chars, words, work))
+    all_chars = [c for chars, _, _ in read_lines for c in chars]
+    mode = case if case != "auto" else case_stage.page_case(
+        [c.label for c in all_chars], [c.confidence for c in all_chars])
+    for chars, words, work in read_lines:
+        labels = case_stage.settle_case([c.label for c in chars], work, mode,
+                                        [n for n, word in enumerate(words) for _ in word])
+        for c, label in zip(chars, labels):
+            c.label = label
+        page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
+    page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
+                                     "line geometry", {"mode": case, "decided": mode}))
     return page
 
 

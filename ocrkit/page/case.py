@@ -1,0 +1,99 @@
+"""Stage 5, case: upper or lower case from each character's size and place on its line.
+
+A 32x32 crop has lost how big a character was, so a model cannot tell c from C, o from O, or
+x from X: those pairs (TWINS) are one shape to it. Their probabilities are summed into the
+shape, and the line decides: a twin as tall as the line's capitals is upper case, one no taller
+than its small letters is lower case. The line's geometry comes from the characters whose case
+their shape shows (a e n r are small letters; A B D E, digits and b d h k l t reach the cap
+line).
+
+    case = page_case(labels, confidence)          # "upper" or "mixed", for --case auto
+    labels = settle_case(labels, boxes, mode)     # one line; boxes (n, 4) in working pixels
+
+`--case upper` reads every letter as a capital (a page in block capitals); `mixed` decides
+each twin from the line; `auto` (the default) is `upper` when a page holds (almost) no small
+letter whose shape is its own, else `mixed`: a page in capitals still reads as capitals.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+TWINS = frozenset("ckopsuvwxyz")         # small letters shaped like their capital
+SMALL = frozenset("aemnr")               # small letters of x-height whose shape is their own
+TALL = frozenset("ABDEFGHJLMNQRT0123456789bdfhklt")   # reach the cap line (no twin)
+DESCENDERS = frozenset("gjpqy")
+MODES = ("auto", "upper", "mixed")
+LOWER_SHARE = 0.15       # pages with fewer small letters than this share are capitals
+
+
+def merge_twins(probs: np.ndarray, classes) -> np.ndarray:
+    """Probabilities (n, k) over `classes` with each twin's two cases summed onto both (so
+    either case's column holds the shape's probability); other columns unchanged."""
+    out = probs.copy()
+    index = {c: i for i, c in enumerate(classes)}
+    for small in TWINS:
+        big = small.upper()
+        if small in index and big in index:
+            both = probs[:, index[small]] + probs[:, index[big]]
+            out[:, index[small]] = both
+            out[:, index[big]] = both
+    return out
+
+
+def page_case(labels: list[str], confidence: list[float], min_confidence: float = 0.5) -> str:
+    """ "upper" when the sure letters of a page whose case shows in their shape are (almost)
+    all capitals, else "mixed"."""
+    small = sum(1 for c, p in zip(labels, confidence) if c.islower() and c not in TWINS
+                and c not in "il" and p >= min_confidence)
+    big = sum(1 for c, p in zip(labels, confidence) if c.isupper() and c.lower() not in TWINS
+              and c not in "I" and p >= min_confidence)
+    return "mixed" if small > LOWER_SHARE * max(small + big, 1) and small >= 2 else "upper"
+
+
+def line_geometry(labels: list[str], boxes: np.ndarray) -> tuple[float, float, float]:
+    """(baseline, x-height, cap height) of one line, in the boxes' pixels (y down): the
+    baseline is the median bottom of the characters without descenders, the x-height and cap
+    height the median heights above it of small letters and of tall characters. Missing
+    evidence is filled from the other measure (x-height = 0.62 cap height)."""
+    boxes = np.asarray(boxes, float)
+    no_desc = [i for i, c in enumerate(labels) if c not in DESCENDERS]
+    base = float(np.median(boxes[no_desc or list(range(len(labels))), 3]))
+    small = [base - boxes[i, 1] for i, c in enumerate(labels) if c in SMALL]
+    tall = [base - boxes[i, 1] for i, c in enumerate(labels) if c in TALL]
+    cap = float(np.median(tall)) if tall else None
+    x = float(np.median(small)) if small else None
+    if cap is None and x is None:
+        cap = float(np.median(base - boxes[:, 1]))
+    if cap is None:
+        cap = x / 0.62
+    if x is None or x >= 0.9 * cap:
+        x = 0.62 * cap
+    return base, x, cap
+
+
+def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
+    """The labels of one line (each already the best class, twins in either case) in the case
+    `mode` asks for: "upper" every letter a capital; "mixed" each twin by its height above the
+    line's baseline (nearer the x-height: small; nearer the cap height: capital), and a lone
+    stroke (I or l) by its word: l among small letters, I otherwise. `words`: the word number
+    of each label (default: one word)."""
+    if mode == "upper":
+        return [c.upper() for c in labels]
+    if not labels:
+        return labels
+    boxes = np.asarray(boxes, float)
+    words = [0] * len(labels) if words is None else list(words)
+    base, x, cap = line_geometry(labels, boxes)
+    out = []
+    for c, b in zip(labels, boxes):
+        if c.lower() in TWINS:
+            # descender twins (p y) hang below the baseline: their top decides
+            c = c.lower() if base - b[1] < (x + cap) / 2 else c.upper()
+        out.append(c)
+    for n, c in enumerate(out):
+        if c in ("I", "l"):
+            others = [o for o, w in zip(out, words) if w == words[n] and o.isalpha()
+                      and o not in "Il"]
+            small = sum(o.islower() for o in others)
+            out[n] = "l" if others and small > len(others) / 2 else "I"
+    return out
