@@ -85,15 +85,18 @@ class Cleaned:
         return out.astype(np.int64)
 
 
-def resample(grey: np.ndarray, scale: float) -> np.ndarray:
-    """grey float32 (h, w) -> resized by `scale` (box filter down, bilinear up), float32."""
+def resample(image: np.ndarray, scale: float) -> np.ndarray:
+    """An image (uint8 grey or RGB, or float32 grey) resized by `scale` (box filter down,
+    bilinear up), same dtype."""
     from PIL import Image
-    h, w = grey.shape
+    h, w = image.shape[:2]
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
     if size == (w, h):
-        return grey
+        return image
     method = Image.BOX if scale < 1 else Image.BILINEAR
-    return np.asarray(Image.fromarray(grey, mode="F").resize(size, method), dtype=np.float32)
+    pil = Image.fromarray(image, mode="F") if image.dtype == np.float32 else \
+        Image.fromarray(image)
+    return np.asarray(pil.resize(size, method), dtype=image.dtype)
 
 
 def flatten(grey: np.ndarray, size: float) -> np.ndarray:
@@ -361,14 +364,19 @@ def remove_clutter(mask: np.ndarray, height: float, stroke: float) -> tuple[np.n
 
 
 def page_grey(image: np.ndarray, how: str) -> np.ndarray:
-    """(h, w) or (h, w, 3) float32 -> grey (h, w): "max", the brightest channel, in which
+    """uint8 (h, w) or (h, w, 3) -> uint8 grey (h, w): "max", the brightest channel, in which
     coloured rules and printed boxes (red, blue, green) fade into the paper while dark pens
     stay dark; "luma", the usual luminance, for coloured ink."""
     if image.ndim == 2:
         return image
     if how == "max":
         return image.max(axis=2)
-    return image @ np.array([0.2125, 0.7154, 0.0721], np.float32)
+    weights = np.array([54, 183, 19], np.uint16)              # 0.2125 0.7154 0.0721 of 256
+    return ((image.astype(np.uint16) * weights).sum(2) >> 8).astype(np.uint8)
+
+
+def to_float(grey: np.ndarray) -> np.ndarray:
+    return grey.astype(np.float32) * np.float32(1 / 255)
 
 
 def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -398,25 +406,24 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
           deskew: bool = True) -> Cleaned:
-    """A page (float32 (h, w) grey or (h, w, 3) colour in [0, 1], dark ink on light paper,
-    see ocrkit.page.image.as_page_array) -> Cleaned.
+    """A page (any image array, see ocrkit.page.image.as_page_array: uint8 grey or colour is
+    cheapest), dark ink on lighter paper -> Cleaned.
 
     `rules`, `clutter`, `deskew` switch those steps off (for tests and comparisons)."""
-    image = np.asarray(image, dtype=np.float32)
+    from ocrkit.page.image import as_page_array
+    image = as_page_array(image)
     shape = image.shape[:2]
     look = min(1.0, LOOK_SIDE / max(shape))
-    how = "luma"
-    if image.ndim == 3:
-        # the brightest channel, unless the ink itself is coloured (it would fade too)
-        small_rgb = np.stack([resample(image[..., c], look) for c in range(3)], axis=2)
-        inked = {k: threshold(flatten(page_grey(small_rgb, k), max(15.0, max(shape) * look / 40)))
-                 for k in ("max", "luma")}
-        how = "max" if inked["max"].sum() >= 0.5 * inked["luma"].sum() else "luma"
-        first = inked[how]
+    small_image = resample(image, look)
+    how, first = "luma", None
+    for option in (("max", "luma") if image.ndim == 3 else ("luma",)):
+        small = to_float(page_grey(small_image, option))
+        inked = threshold(flatten(small, max(15.0, max(small.shape) / 40)))
+        # the brightest channel, unless the ink itself is coloured (it fades there too)
+        if first is None or inked.sum() > 2.0 * first.sum():
+            how, first, small_grey = option, inked, small
     grey = page_grey(image, how)
-    small = resample(grey, look)
-    if image.ndim == 2:
-        first = threshold(flatten(small, max(15.0, max(shape) * look / 40)))
+    small = small_grey
     around = off_sheet(small, first) if clutter else None
     if around is not None and around.any():
         first = first & ~around
@@ -429,7 +436,7 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
     else:
         scale = min(1.0, 2000 / max(shape))
     scale = min(scale, 1.0, float(np.sqrt(MAX_WORK_PIXELS / (shape[0] * shape[1]))))
-    work = resample(grey, scale)
+    work = to_float(resample(grey, scale))
     height = height_l * scale / look if height_l > 0 else HEIGHT
     stroke = stroke_l * scale / look if height_l > 0 else STROKE_MIN
     ink = flatten(work, max(15.0, 1.5 * height))
@@ -452,15 +459,3 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
         removed.update(r)
     ink = ink * mask
     return Cleaned(ink, mask, scale, angle, height, stroke, shape, removed, how)
-
-
-# -- kept for the character normaliser's callers ---------------------------------------------
-def ink_mask(ink: np.ndarray) -> np.ndarray:
-    """Binary ink of an ink map (see `threshold`)."""
-    return threshold(ink)
-
-
-def ink_map(grey):  # TEMPORARY: the old pipeline's entry, until read.py uses clean()
-    scale = min(1.0, 2000 / max(grey.shape))
-    g = resample(np.asarray(grey, np.float32), scale)
-    return flatten(g, max(15, int(min(g.shape) / 25)) | 1), scale

@@ -50,9 +50,12 @@ def _open(path, max_pixels: float | None):
             full = (w, h)
             if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):    # EXIF turns it sideways
                 full = (h, w)
-            factor = 1.0 if max_pixels is None else float(np.sqrt(w * h / max_pixels))
-            if im.format == "JPEG" and factor > 1:
-                im.draft(None, (int(np.ceil(w / factor)), int(np.ceil(h / factor))))
+            if im.format == "JPEG" and max_pixels is not None and w * h > max_pixels:
+                # the decoder's own 1/2, 1/4, 1/8: the least reduction that fits
+                k = 2
+                while k < 8 and (w / k) * (h / k) > max_pixels:
+                    k *= 2
+                im.draft(None, (w // k, h // k))
             if im.mode not in ARRAY_MODES:
                 if im.mode.startswith(("I", "F")):                      # 16/32-bit grey
                     a = np.asarray(im, dtype=np.float64)
@@ -95,40 +98,40 @@ def load_image(path, with_size: bool = False):
 
 
 def load_page(path) -> tuple[np.ndarray, tuple]:
-    """A page image for the pipeline: float32 (h, w) grey or (h, w, 3) colour in [0, 1]
-    (alpha composited on white), reduced to at most DECODE_PIXELS; and the file's upright
+    """A page image for the pipeline: uint8 (h, w) grey or (h, w, 3) colour (alpha
+    composited on white), reduced to at most DECODE_PIXELS; and the file's upright
     (width, height)."""
     array, size = _open(path, DECODE_PIXELS)
     return as_page_array(array), size
 
 
 def as_page_array(array) -> np.ndarray:
-    """Any image array (uint8/uint16/float/bool; grey, grey+alpha, RGB, RGBA) -> float32
-    (h, w) or (h, w, 3) in [0, 1], alpha composited on white. ValueError for anything that
-    is not an image (wrong dimensions, no pixels, non-finite values)."""
+    """Any image array (uint8/uint16/float/bool; grey, grey+alpha, RGB, RGBA; floats in
+    [0, 1] or [0, 255]) -> uint8 (h, w) or (h, w, 3), alpha composited on white. ValueError
+    for anything that is not an image (wrong dimensions, no pixels, non-finite values)."""
     a = np.asarray(array)
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)) or a.size == 0:
         raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape "
                          f"{a.shape}")
-    if a.dtype == bool:
-        a = a.astype(np.float32)
+    if a.dtype == np.uint8:
+        pass
+    elif a.dtype == bool:
+        a = a.astype(np.uint8) * 255
     elif np.issubdtype(a.dtype, np.integer):
-        a = a.astype(np.float32) / (255.0 if a.max(initial=0) <= 255 else 65535.0)
+        top = 255.0 if a.max(initial=0) <= 255 else 65535.0
+        a = np.clip(a.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
     elif np.issubdtype(a.dtype, np.floating):
-        a = a.astype(np.float32)
         if not np.isfinite(a).all():
             raise ValueError("the image holds NaN or infinite values")
-        if a.max(initial=0) > 1.0:
-            a = a / 255.0
+        top = 1.0 if a.max(initial=0) <= 1.0 else 255.0
+        a = np.clip(a.astype(np.float32) * (255.0 / top) + 0.5, 0, 255).astype(np.uint8)
     else:
         raise ValueError(f"an image array of {a.dtype} cannot be read")
-    a = np.clip(a, 0.0, 1.0)
-    if a.ndim == 3:
-        if a.shape[2] in (2, 4):                            # composite the alpha on white
-            alpha = a[..., -1:]
-            a = a[..., :-1] * alpha + (1.0 - alpha)
-        if a.shape[2] == 1:
-            a = a[..., 0]
-    return np.ascontiguousarray(a, dtype=np.float32)
+    if a.ndim == 3 and a.shape[2] in (2, 4):                  # composite the alpha on white
+        alpha = a[..., -1:].astype(np.uint16)
+        a = ((a[..., :-1] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    return np.ascontiguousarray(a)
