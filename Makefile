@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test bench models scores finetune-demo twins clean
+.PHONY: install demo test bench models scores finetune-demo twins pages clean
 
 install: $(VENV)/.installed
 
@@ -99,6 +99,18 @@ bench: install
 	command -v tesseract >/dev/null || apt-get install -y -q tesseract-ocr >/dev/null || \
 	    echo "bench: tesseract not installable here; the Tesseract side is skipped"
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OCRKIT_DATA=$(DATA) $(BIN)/python bench/bench.py
+
+# ocrkit beside Tesseract and RapidOCR (PP-OCRv4) on the real pages of $(DATA)/pages, per
+# category, each engine a fresh process per page (docs/PAGES.md). The peers are benchmarks
+# only: Tesseract from Debian, RapidOCR in its own venv .peers/rapidocr.
+PEERS := .peers
+pages: install
+	command -v tesseract >/dev/null || apt-get install -y -q tesseract-ocr >/dev/null || \
+	    echo "pages: tesseract not installable here; its column is skipped"
+	test -x $(PEERS)/rapidocr/bin/python || { $(PYTHON) -m venv $(PEERS)/rapidocr && \
+	    $(PEERS)/rapidocr/bin/python -m pip install -q rapidocr-onnxruntime; } || \
+	    echo "pages: rapidocr not installable here; its column is skipped"
+	OCRKIT_DATA=$(DATA) $(BIN)/python bench/pages.py --json out/pages.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache plots out

@@ -9,7 +9,11 @@ set's CER are character-weighted (sum of capped errors over sum of truth charact
 
 Tesseract runs with --psm 6 (the settings the issue's baseline used); RapidOCR (PP-OCRv4) runs
 from its own virtual environment, named by $RAPIDOCR_PYTHON (default /work/peers-venv/bin/python)
-because it is a peer, never an ocrkit dependency. A missing peer is skipped with a note.
+(make pages creates .peers/rapidocr with `pip install rapidocr-onnxruntime`) because it is a
+peer, never an ocrkit dependency. A missing peer is skipped with a note.
+
+ocrkit's seconds are the read alone (the model loaded once before), its memory the whole
+process's peak; the peers' are their whole process (RapidOCR's read alone too).
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from ocrkit.metrics import error_rates
 
 ROOT = Path(__file__).resolve().parents[1]
 PRINTED = ("nist_hsf_page", "aws_intake_form")      # truth mostly printed text: own row
-RAPIDOCR_PYTHON = os.environ.get("RAPIDOCR_PYTHON", "/work/peers-venv/bin/python")
+RAPIDOCR_PYTHON = os.environ.get("RAPIDOCR_PYTHON", str(ROOT / ".peers" / "rapidocr" / "bin" / "python"))
 
 RAPID_SNIPPET = r"""
 import sys, time
@@ -59,20 +63,6 @@ t = time.perf_counter()
 page = read_page(sys.argv[1], m)
 print(json.dumps({"text": page.text, "seconds": time.perf_counter() - t}))
 """
-
-
-def run(cmd, timeout=600):
-    """Run a command; (stdout, wall seconds, peak RSS MB) with the child's own rusage."""
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        return None, timeout, 0.0, "timeout"
-    wall = time.perf_counter() - t
-    # ru_maxrss of the last waited child: resource's RUSAGE_CHILDREN is a running max, so use wait4
-    return out, wall, 0.0, (err.strip().splitlines() or [""])[-1] if p.returncode else None
 
 
 def run_measured(cmd, timeout=600):
@@ -112,7 +102,8 @@ def read_ocrkit(image):
     if err:
         return {"text": "", "seconds": wall, "mb": mb, "error": err}
     d = json.loads(out)
-    return {"text": d["text"], "seconds": d["seconds"], "wall": wall, "mb": mb}
+    return {"text": d["text"], "seconds": d["seconds"], "wall": wall, "mb": mb,
+            "mixed": d.get("mixed", False)}
 
 
 def read_tesseract(image):
@@ -139,8 +130,8 @@ def available(name):
     return True
 
 
-def score(text, truth, case):
-    r = error_rates(text, truth, case_sensitive=case) if case else error_rates(text, truth)
+def score(text, truth, case_sensitive):
+    r = error_rates(text, truth, case_sensitive=case_sensitive)
     return min(r["char_errors"], r["chars"]), r["chars"]
 
 
@@ -167,11 +158,7 @@ def main():
             err, n = score(res["text"], truth, False)
             rec[e] = {**res, "errors": err, "n": n}
             if e == "ocrkit":
-                try:
-                    cerr, _ = score(res["text"], truth, True)
-                    rec[e]["errors_cased"] = cerr
-                except TypeError:
-                    pass
+                rec[e]["errors_cased"] = score(res["text"], truth, True)[0]
         results.append(rec)
         print(stem.ljust(24), r["category"].ljust(14),
               "  ".join(f"{e} {100 * rec[e]['errors'] / rec[e]['n']:5.1f}% {rec[e]['seconds']:5.1f}s {rec[e]['mb']:5.0f}MB" +
@@ -199,10 +186,17 @@ def report(results, engines):
               "  ".join(f"{cer(rs, e):8.1f}%" for e in engines))
     print("handwritten".ljust(16), f"{len(hand):5d} {sum(r[engines[0]]['n'] for r in hand):5d} ",
           "  ".join(f"{cer(hand, e):8.1f}%" for e in engines))
+    cased = [r for r in hand if r["category"].startswith(("mixed", "lower"))]
+    if "ocrkit" in engines and cased:
+        n = sum(r["ocrkit"]["n"] for r in cased)
+        e = sum(r["ocrkit"]["errors_cased"] for r in cased)
+        print(f"ocrkit case-sensitive CER on the {len(cased)} mixed- and lower-case pages: "
+              f"{100 * e / n:.1f}%")
     for e in engines:
         slow = max(results, key=lambda r: r[e]["seconds"])
         big = max(results, key=lambda r: r[e]["mb"])
         print(f"{e}: slowest {slow['page']} {slow[e]['seconds']:.1f}s, largest {big['page']} {big[e]['mb']:.0f} MB")
+    print(f"load average {os.getloadavg()[0]:.2f} (2 cores)")
 
 
 if __name__ == "__main__":
