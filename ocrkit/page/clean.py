@@ -249,15 +249,28 @@ def remove_lines(mask: np.ndarray, height: float, stroke: float) -> tuple[np.nda
     lines = horizontal | vertical
     if not lines.any():
         return mask, {"rules": 0, "borders": 0}
-    rest = mask & ~lines
-    # restore crossings: a stroke interrupted by a horizontal line has ink just above and
-    # below it (a vertical closing bridges the gap); the same sideways for vertical lines
-    thick_h = int(round(2 * stroke)) + 7        # wider than the removed band of a rule
-    bridged = close_1d(rest, thick_h, axis=0) & horizontal
-    bridged |= close_1d(rest, thick_h, axis=1) & vertical
-    out = rest | bridged
-    return out, {"rules": int((horizontal & ~bridged).sum()),
-                 "borders": int((vertical & ~horizontal & ~bridged).sum())}
+    # keep the line's pixels where a character's stroke runs on out of it: a stroke that
+    # crosses a rule, sits on it or lies along it (the foot of an L on its baseline) has ink
+    # in the same column (row, for vertical lines) beyond the line's own pixels
+    kept = runs_leaving(mask, horizontal, axis=0) | runs_leaving(mask, vertical, axis=1)
+    out = (mask & ~lines) | kept
+    return out, {"rules": int((horizontal & ~kept).sum()),
+                 "borders": int((vertical & ~horizontal & ~kept).sum())}
+
+
+def runs_leaving(mask: np.ndarray, part: np.ndarray, axis: int, min_out: int = 2) -> np.ndarray:
+    """Pixels of `part` whose run of `mask` along `axis` (0: columns, 1: rows) has at least
+    `min_out` pixels outside `part`."""
+    m = mask.T if axis == 0 else mask
+    p = part.T if axis == 0 else part
+    flat, pflat = np.ascontiguousarray(m).ravel(), np.ascontiguousarray(p).ravel()
+    starts = flat.copy()
+    starts[1:] &= ~flat[:-1]
+    starts[::m.shape[1]] = flat[::m.shape[1]]             # a run never spans two lines
+    ids = np.cumsum(starts) * flat
+    outside = np.bincount(ids, weights=flat & ~pflat)
+    keep = (pflat & (outside[ids] >= min_out)).reshape(m.shape)
+    return keep.T if axis == 0 else keep
 
 
 def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
@@ -285,14 +298,18 @@ def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
         band = np.convolve(cover, np.ones(3), "same")
         around = np.maximum(np.roll(band, d), np.roll(band, -d))
         has_long = np.convolve(long_block.any(1), np.ones(5), "same") > 0
-        return ndimage.binary_dilation((band > RULE_COVER) & (around < 0.35 * band)
-                                       & has_long, iterations=1)
+        found = (band > RULE_COVER) & (around < 0.35 * band) & has_long
+        # the rule's own rows: those near a peak holding at least half of its densest row
+        # (not the rows of a letter's bar lying on it, which would go with it)
+        near = ndimage.binary_dilation(found, iterations=2)
+        top = ndimage.maximum_filter1d(cover, 5)
+        return near & (cover >= 0.5 * top) & (cover > 0)
 
     out = np.zeros_like(mask)
     short = long_runs(mask, 3, axis=1)
     rows = peaks(pieces, longest)
     if rows.any():
-        out |= short & ndimage.binary_dilation(rows, iterations=1)[:, None]
+        out |= short & rows[:, None]
     width = int(max(4 * height, ww / 8))
     for x0 in range(0, ww, width):
         x1 = min(ww, x0 + width) if ww - (x0 + width) >= width // 2 else ww

@@ -32,6 +32,7 @@ MAX_BLOBS = 5000         # more components than this is not a page of writing
 MARK = 0.3               # components under this share of the typical height are marks
 WIDE = 0.8               # clusters wider than this many line heights get candidate cuts
 CUT_SPACING = 0.22       # candidate cuts at least this many line heights apart
+CLIP = 2.0               # gaps are clipped at this many heights when splitting words
 SMALL_LINE = 0.4         # lines whose characters are lower than this share of the page's
                          # typical height are fragments, not writing
 
@@ -204,15 +205,17 @@ def segment(mask: np.ndarray, height: float, stroke: float
 def word_spaces(gaps: np.ndarray) -> np.ndarray:
     """Which gaps (in character heights) of one line are spaces between words.
 
-    The gaps are split into two groups (least within-group variance); the wider group are
-    spaces only when it is clearly apart from the narrow one (at least 2.2 times as wide and
-    half a character more). Otherwise the line is one word, except for gaps wider than 1.6
-    character heights. With fewer than three gaps, a gap over one character height is a space.
+    The gaps, each clipped at CLIP heights so that one far outlier (a stray mark at the end
+    of a line) cannot claim a group of its own, are split into two groups (least within-group
+    variance); the wider group are spaces only when it is clearly apart from the narrow one
+    (at least 2.2 times as wide and half a character more). Otherwise the line is one word,
+    except for gaps wider than 1.6 character heights. With fewer than three gaps, a gap over
+    one character height is a space.
     """
     gaps = np.asarray(gaps, float)
     if len(gaps) < 3:
         return gaps > 1.0
-    s = np.sort(gaps)
+    s = np.sort(np.minimum(gaps, CLIP))
     costs = [np.var(s[:k]) * k + np.var(s[k:]) * (len(s) - k) for k in range(1, len(s))]
     k = int(np.argmin(costs)) + 1
     lo, hi = float(s[:k].mean()), float(s[k:].mean())

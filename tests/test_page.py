@@ -1,0 +1,171 @@
+"""The page pipeline's stages (ocrkit/page/), each on small synthetic inputs: every test shows
+a stage doing its job, most by switching it off and watching the page read worse."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ocrkit import modelfile
+from ocrkit.data.pages import render_page
+from ocrkit.errors import OcrkitError
+from ocrkit.metrics import error_rates
+from ocrkit.page import clean as clean_stage
+from ocrkit.page import cuts
+from ocrkit.page.clean import clean
+from ocrkit.page.image import MAX_PIXELS, as_page_array, load_page
+from ocrkit.page.read import read_page
+from ocrkit.page.segment import group_lines, segment
+
+
+@pytest.fixture(scope="module")
+def model():
+    return modelfile.load(modelfile.default_model_path())
+
+
+def cer(page, truth) -> float:
+    return error_rates(page.text, truth)["cer"]
+
+
+def grey_page(text, seed=1, **kw):
+    image, lines = render_page(text, seed=seed, colour=False, jpeg_quality=None, **kw)
+    return image, lines
+
+
+def truth_of(lines) -> str:
+    return "\n".join(line["text"] for line in lines)
+
+
+# -- image ------------------------------------------------------------------------------------
+def test_page_arrays_are_validated_and_converted():
+    assert as_page_array(np.zeros((10, 12), bool)).dtype == np.uint8
+    assert as_page_array(np.full((9, 9, 4), 0.5, np.float32)).shape == (9, 9, 3)
+    assert as_page_array(np.full((9, 9), 65535, np.uint16)).max() == 255
+    for bad in (np.zeros(5), np.zeros((4, 4, 7)), np.full((9, 9), np.nan), np.zeros((0, 5))):
+        with pytest.raises(ValueError):
+            as_page_array(bad)
+
+
+def test_pixel_count_is_checked_from_the_header_before_decoding(tmp_path):
+    side = int(np.sqrt(MAX_PIXELS)) + 100
+    Image.new("L", (side, side), 255).save(tmp_path / "big.png")     # small file, huge image
+    with pytest.raises(OcrkitError, match="too large"):
+        load_page(tmp_path / "big.png")
+
+
+# -- clean ------------------------------------------------------------------------------------
+def ruled(image: np.ndarray, lines: list, level: int = 120, every: float = 1.0) -> np.ndarray:
+    """The page with grey rules drawn across it at each line's baseline, and between lines."""
+    out = image.copy()
+    bottoms = [line["box"][3] for line in lines]
+    gap = np.median(np.diff(bottoms)) if len(bottoms) > 1 else 80
+    y = bottoms[0] - 2
+    while y < out.shape[0]:
+        out[int(y):int(y) + 2, :] = np.minimum(out[int(y):int(y) + 2, :], level)
+        y += gap * every
+    y = bottoms[0] - 2 - gap
+    while y > 0:
+        out[int(y):int(y) + 2, :] = np.minimum(out[int(y):int(y) + 2, :], level)
+        y -= gap
+    return out
+
+
+def test_rule_removal_reads_a_ruled_page(model):
+    image, lines = grey_page("HELLO WORLD\nLINES ON PAPER\nREAD 42 WORDS", seed=4)
+    page = ruled(image, lines)
+    truth = truth_of(lines)
+    with_rules = cer(read_page(page, model), truth)
+    without = cer(read_page(page, model, rules=False), truth)
+    assert with_rules <= 0.1 and without >= with_rules + 0.15, (with_rules, without)
+
+
+def test_rules_go_but_the_strokes_crossing_them_stay():
+    mask = np.zeros((200, 400), bool)
+    mask[100:102, :] = True                       # a rule across the page
+    mask[60:140, 50:54] = True                    # a stroke crossing it
+    mask[60:62, 150:350] = False
+    out, removed = clean_stage.remove_lines(mask, height=40.0, stroke=4.0)
+    assert removed["rules"] > 300
+    assert out[60:140, 50:54].all()               # the crossing stroke is whole
+    assert not out[100:102, 100:400].any()        # the rule is gone
+
+
+def test_the_surroundings_of_the_sheet_are_not_text(model):
+    image, lines = grey_page("CALL ME AT 5\nBRING THE MAP", seed=2)
+    rng = np.random.default_rng(0)
+    h, w = image.shape
+    table = np.zeros((h + 400, w + 400), np.uint8)                  # a dark, grainy table
+    table[:] = (60 + 50 * rng.random(table.shape)).astype(np.uint8)
+    table[::7] = 30
+    table[200:200 + h, 200:200 + w] = image
+    truth = truth_of(lines)
+    kept = cer(read_page(table, model), truth)
+    raw = cer(read_page(table, model, clutter=False), truth)
+    assert kept <= 0.1 and raw >= kept + 0.2, (kept, raw)
+
+
+def test_a_skewed_page_is_turned_level_and_its_boxes_are_in_the_photos_pixels(model):
+    image, lines = grey_page("LEVEL LINES\nTURN THE PAGE", seed=5, char_height=50)
+    pil = Image.fromarray(image)
+    turned = np.asarray(pil.rotate(6, resample=Image.BILINEAR, expand=False, fillcolor=235))
+    truth = truth_of(lines)
+    page = read_page(turned, model)
+    assert cer(page, truth) <= 0.1, page.text
+    assert cer(read_page(turned, model, deskew=False), truth) >= cer(page, truth) + 0.15
+    step = next(s for s in page.steps if s.id == "clean")
+    assert 5.0 <= step.settings["deskew_degrees"] <= 7.0
+    # each character's box holds the ink of that character in the turned photo
+    ink = turned < 128
+    for c in page.chars:
+        x0, y0, x1, y1 = c.box
+        assert ink[y0:y1, x0:x1].mean() > 0.05
+
+
+def test_working_resolution_follows_the_writing():
+    small, _ = grey_page("SMALL", seed=1, char_height=40)
+    big = np.asarray(Image.fromarray(small).resize((small.shape[1] * 4, small.shape[0] * 4)))
+    a, b = clean(small), clean(big)
+    assert abs(a.height - b.height) <= 0.25 * a.height        # same characters at work
+    assert b.scale < 0.5 * a.scale
+
+
+# -- segment and cuts -------------------------------------------------------------------------
+def test_lines_group_by_band_not_by_centre():
+    # a line of small letters with one ascender and one descender, a second line below
+    boxes = np.array([(0, 20, 10, 40), (12, 5, 22, 40), (24, 20, 34, 55), (36, 20, 46, 40),
+                      (0, 90, 10, 110), (12, 92, 22, 112)])
+    lines = group_lines(boxes)
+    assert [list(map(int, line)) for line in lines] == [[0, 1, 2, 3], [4, 5]]
+
+
+def test_touching_letters_are_cut_only_by_recognition(model):
+    image, lines = grey_page("HEAL THE WORLD", seed=7, char_height=60)
+    # make neighbours touch: join each letter to the next by a bar at mid height
+    img = image.copy()
+    for line in lines:
+        for word in line["words"]:
+            chars = word["chars"]
+            for a, b in zip(chars[:-1], chars[1:]):
+                y = (a["box"][1] + a["box"][3]) // 2
+                img[y - 2:y + 2, a["box"][2] - 2:b["box"][0] + 2] = 30
+    truth = truth_of(lines)
+    with_cuts = cer(read_page(img, model), truth)
+    without = cer(read_page(img, model, cut=False), truth)
+    assert without >= with_cuts + 0.2, (with_cuts, without)
+
+
+def test_best_path_covers_every_atom_once():
+    spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
+    scores = np.array([-1.0, -1.0, -1.0, -0.5, -3.0])
+    path = cuts.best_path(3, spans, scores)
+    assert [spans[s] for s in path] == [(0, 2), (2, 3)]
+
+
+def test_segment_atoms_label_the_ink():
+    mask = np.zeros((60, 200), bool)
+    mask[10:50, 10:14] = True
+    mask[10:50, 40:44] = True
+    mask[5:8, 41:43] = True                          # a dot over the second stroke
+    lines, atoms = segment(mask, height=40.0, stroke=4.0)
+    assert len(lines) == 1 and len(lines[0]) == 2
+    assert atoms[6, 42] == atoms[20, 42] != atoms[20, 12]      # the dot joined its stroke
