@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-TWINS = frozenset("ckopsuvwxyz")         # small letters shaped like their capital
-SMALL = frozenset("aemnr")               # small letters of x-height whose shape is their own
-TALL = frozenset("ABDEFGHJLMNQRT0123456789bdfhklt")   # reach the cap line (no twin)
+TWINS = frozenset("ckmopsuvwxyz")        # small letters shaped like their capital
+SMALL = frozenset("aenr")                # small letters of x-height whose shape is their own
+TALL = frozenset("ABDEFGHJLNQRT0123456789bdfhklt")   # reach the cap line (no twin)
 DESCENDERS = frozenset("gjpqy")
 MODES = ("auto", "upper", "mixed")
 LOWER_SHARE = 0.15       # pages with fewer small letters than this share are capitals
@@ -50,20 +50,40 @@ def page_case(labels: list[str], confidence: list[float], min_confidence: float 
     return "mixed" if small > LOWER_SHARE * max(small + big, 1) and small >= 2 else "upper"
 
 
-def line_geometry(labels: list[str], boxes: np.ndarray) -> tuple[float, float, float]:
-    """(baseline, x-height, cap height) of one line, in the boxes' pixels (y down): the
-    baseline is the median bottom of the characters without descenders, the x-height and cap
-    height the median heights above it of small letters and of tall characters. Missing
-    evidence is filled from the other measure (x-height = 0.62 cap height)."""
+def baseline(labels: list[str], boxes: np.ndarray) -> np.ndarray:
+    """The line's baseline under each character (y, in the boxes' pixels): a straight line
+    through the bottoms of the characters without descenders, fitted by least squares after
+    dropping the bottoms furthest from the first fit (a line may drift a little)."""
     boxes = np.asarray(boxes, float)
-    no_desc = [i for i, c in enumerate(labels) if c not in DESCENDERS]
-    base = float(np.median(boxes[no_desc or list(range(len(labels))), 3]))
-    small = [base - boxes[i, 1] for i, c in enumerate(labels) if c in SMALL]
-    tall = [base - boxes[i, 1] for i, c in enumerate(labels) if c in TALL]
+    use = [i for i, c in enumerate(labels) if c not in DESCENDERS] or list(range(len(labels)))
+    x = (boxes[use, 0] + boxes[use, 2]) / 2
+    y = boxes[use, 3]
+    centre = (boxes[:, 0] + boxes[:, 2]) / 2
+    if len(use) < 3 or np.ptp(x) == 0:
+        return np.full(len(boxes), float(np.median(y)))
+    slope, cut = np.polyfit(x, y, 1)
+    resid = np.abs(y - (slope * x + cut))
+    keep = resid <= max(np.percentile(resid, 70), 1.0)
+    if keep.sum() >= 2 and np.ptp(x[keep]) > 0:
+        slope, cut = np.polyfit(x[keep], y[keep], 1)
+    slope = float(np.clip(slope, -0.1, 0.1))              # about 6 degrees at most
+    return slope * centre + (cut if abs(slope) < 0.1 else float(np.median(y - slope * x)))
+
+
+def line_geometry(labels: list[str], boxes: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(baseline under each character, x-height, cap height) of one line, in the boxes'
+    pixels (y down): the x-height and cap height are the median heights above the baseline
+    of small letters and of tall characters. Missing evidence is filled from the other
+    measure (x-height = 0.62 cap height)."""
+    boxes = np.asarray(boxes, float)
+    base = baseline(labels, boxes)
+    above = base - boxes[:, 1]
+    small = [above[i] for i, c in enumerate(labels) if c in SMALL]
+    tall = [above[i] for i, c in enumerate(labels) if c in TALL]
     cap = float(np.median(tall)) if tall else None
     x = float(np.median(small)) if small else None
     if cap is None and x is None:
-        cap = float(np.median(base - boxes[:, 1]))
+        cap = float(np.median(above))
     if cap is None:
         cap = x / 0.62
     if x is None or x >= 0.9 * cap:
@@ -85,10 +105,10 @@ def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
     words = [0] * len(labels) if words is None else list(words)
     base, x, cap = line_geometry(labels, boxes)
     out = []
-    for c, b in zip(labels, boxes):
+    for c, b, y in zip(labels, boxes, base):
         if c.lower() in TWINS:
             # descender twins (p y) hang below the baseline: their top decides
-            c = c.lower() if base - b[1] < (x + cap) / 2 else c.upper()
+            c = c.lower() if y - b[1] < (x + cap) / 2 else c.upper()
         out.append(c)
     for n, c in enumerate(out):
         if c in ("I", "l"):
