@@ -12,11 +12,10 @@ square -> resize so the longer side is 22 px -> centre in 32x32.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 from skimage.color import rgb2gray
-from skimage.filters import threshold_otsu
 from skimage.morphology import disk, skeletonize
-from skimage.transform import resize
 
 from ocrkit.data.dataset import SIZE
 
@@ -51,6 +50,21 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
+def otsu(values: np.ndarray, bins: int = 128) -> float:
+    """Otsu's threshold of values in [0, 1] (the level that best splits them into two
+    classes), from a histogram of `bins` bins."""
+    hist = np.bincount(np.minimum((values.ravel() * bins).astype(np.int64), bins - 1),
+                       minlength=bins).astype(np.float64)
+    centres = (np.arange(bins) + 0.5) / bins
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mean0 = m0 / np.maximum(w0, 1e-12)
+    mean1 = (m0[-1] - m0) / np.maximum(w1, 1e-12)
+    between = w0 * w1 * (mean0 - mean1) ** 2
+    return float((np.argmax(between[:-1]) + 1) / bins)
+
+
 def stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width of a binary mask: ink area / skeleton length."""
     length = skeletonize(mask).sum()
@@ -69,9 +83,11 @@ def normalise_character(image: np.ndarray, ink_on_dark: bool = False) -> np.ndar
     out = np.zeros((SIZE, SIZE), dtype=np.float32)
     if ink.size == 0 or float(ink.max() - ink.min()) < 0.05:
         return out
-    mask = ink > threshold_otsu(ink)
+    mask = ink > otsu(ink)
     paper = float(np.median(ink[~mask])) if (~mask).any() else 0.0
-    level = float(np.percentile(ink[mask], 90))
+    inked = ink[mask]
+    k = int(0.9 * (len(inked) - 1))
+    level = float(np.partition(inked, k)[k])                  # the 90th percentile
     ink = np.clip((ink - paper) / max(level - paper, 1e-3), 0.0, 1.0)
 
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -81,7 +97,8 @@ def normalise_character(image: np.ndarray, ink_on_dark: bool = False) -> np.ndar
         mask = np.isin(labels, keep)
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    ink = ink[r0:r1, c0:c1] * ndimage.binary_dilation(mask, iterations=1)[r0:r1, c0:c1]
+    near = ndimage.maximum_filter(mask.view(np.uint8), 3)     # the mask grown by a pixel
+    ink = ink[r0:r1, c0:c1] * near[r0:r1, c0:c1]
     mask = mask[r0:r1, c0:c1]
 
     if max(mask.shape) > REDUCE:
@@ -89,7 +106,6 @@ def normalise_character(image: np.ndarray, ink_on_dark: bool = False) -> np.ndar
         # measure and the dilation below cost the same for any crop size
         factor = REDUCE / max(mask.shape)
         size = (max(1, round(ink.shape[1] * factor)), max(1, round(ink.shape[0] * factor)))
-        from PIL import Image
         ink = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F")
                          .resize(size, Image.BOX), dtype=np.float32)
         top = float(ink.max())
@@ -113,8 +129,8 @@ def normalise_character(image: np.ndarray, ink_on_dark: bool = False) -> np.ndar
     top, left = (side - h) // 2, (side - w) // 2
     square[top:top + h, left:left + w] = ink
     target = int(round(side * scale))
-    small = resize(square, (target, target), order=1, anti_aliasing=True, mode="constant")
-    small = small.astype(np.float32)
+    small = np.asarray(Image.fromarray(square, mode="F").resize((target, target),
+                                                                Image.BILINEAR), np.float32)
     # crop or pad `small` into the 32x32 frame around its centre
     off = (SIZE - target) // 2
     src0, dst0 = max(-off, 0), max(off, 0)

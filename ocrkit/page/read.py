@@ -71,7 +71,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             x0, y0 = line.boxes[i:j, :2].min(0)
             x1, y1 = line.boxes[i:j, 2:].max(0)
             window = atoms[y0:y1, x0:x1]
-            crop = cleaned.ink[y0:y1, x0:x1] * np.isin(window, line.ids[i:j])
+            # a line's atoms are numbered left to right, so a span's are one range of labels
+            crop = cleaned.ink[y0:y1, x0:x1] * ((window >= line.ids[i]) & (window <= line.ids[j - 1]))
             crops.append(normalise_character(crop, ink_on_dark=True))
             where.append((n, i, j, x0, y0, x1, y1))
     crops = np.stack(crops)
