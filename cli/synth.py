@@ -48,22 +48,33 @@ def page(text_file, out, seed, char_height, grey, quiet):
 @click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
               help="Where to write the grid of samples (PNG).")
 @click.option("--n", "n", type=click.IntRange(1, 2000), default=72,
-              help="How many characters (every class in turn).")
+              help="How many characters (every one of --chars in turn).")
+@click.option("--chars", "alphabet", default="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+              show_default=True,
+              help="Which characters to draw (0-9, A-Z, a-z), e.g. abcdefghijklmnopqrstuvwxyz.")
 @seed_option
 @quiet_option
-def chars(out, n, seed, quiet):
+def chars(out, n, alphabet, seed, quiet):
     """Draw a grid of N synthetic canonical characters, labelled.
+
+    Each is scaled to its own 32x32 box, as in the synth and synth62 datasets (and EMNIST).
 
     \b
     Example:  ocrkit synth chars -o grid.png --n 72
+              ocrkit synth chars -o lower.png --n 52 --chars abcdefghijklmnopqrstuvwxyz
     """
     import numpy as np
     from ocrkit import plots
-    from ocrkit.data.dataset import NIST36
-    from ocrkit.data.synth import render_characters
-    labels = np.arange(n) % len(NIST36)
-    x = render_characters(labels, np.random.default_rng(seed))
-    plots.sample_grid(x, out, [NIST36[i] for i in labels], cols=12)   # OcrkitError: one line
+    from ocrkit.data.synth import CLASSES, render_characters
+    wrong = sorted(set(alphabet) - set(CLASSES))
+    if not alphabet or wrong:
+        raise click.BadParameter(f"no skeleton for {' '.join(map(repr, wrong))}; use 0-9, A-Z "
+                                 "and a-z" if wrong else "give at least one character",
+                                 param_hint="--chars")
+    classes = tuple(alphabet)
+    labels = np.arange(n) % len(classes)
+    x = render_characters(labels, np.random.default_rng(seed), classes)
+    plots.sample_grid(x, out, [classes[i] for i in labels], cols=12)   # OcrkitError: one line
     click.echo(str(out))
     note(f"{n} synthetic characters drawn (seed {seed})", quiet)
 
