@@ -30,7 +30,7 @@ def synth():
               help="Notebook paper: the writing sits on printed rules.")
 @click.option("--rule-gap", type=click.FloatRange(0.4, 5), default=None,
               help="Distance between rules in cap heights (with --ruled; below 1 the letters "
-                   "span several rules) [default: drawn between 1.2 and 1.8].")
+                   "span several rules) [default: drawn between 1.35 and 2.0].")
 @click.option("--margin-line", is_flag=True, help="A red margin line left of the writing.")
 @click.option("--touching", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Probability that two neighbouring letters of a word touch.")

@@ -12,7 +12,7 @@ the first pages were (images/synth_*.jpg are re-rendered byte for byte):
   about 0.6 of the cap height, ascenders, descenders); "upper" (default) upper-cases it.
 - ruled=True: notebook rules (1-3 px, light blue, grey or violet; slightly turned and bowed),
   each written line's baseline on a rule, descenders and tall letters crossing the rules;
-  rule_gap: the distance between rules in cap heights (default drawn in 1.2-1.8; below 1 the
+  rule_gap: the distance between rules in cap heights (default drawn in 1.35-2.0; below 1 the
   letters span more than one rule); margin_line=True: a red margin line left of the writing.
 - touching=p: each neighbouring pair of letters in a word touches with probability p: placed
   by their ink profiles so that the strokes meet or overlap by up to half a pen width.
@@ -24,7 +24,8 @@ the first pages were (images/synth_*.jpg are re-rendered byte for byte):
   labels=["First Name:", ...]: printed labels left of the rows, one per line (more labels than
   lines print labels beside empty fields). Punctuation in labels is drawn but is not text.
 - skew=degrees: the whole sheet turned (counter-clockwise as seen; about +-10 is what phones
-  give); drift=degrees: lines with slopes (and bows) of their own, std `drift`.
+  give); drift=degrees: lines that slope (the writer's slope and each line's own, std `drift`
+  in all) and bow, never running into each other.
 
 Randomness the first pages used comes from `seed` in the same order as before; the options
 draw from a second stream of the same seed, so the same seed with an option added gives the

@@ -18,6 +18,7 @@ those pages are unchanged; everything added since comes from `extra`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -145,8 +146,10 @@ def _walk(words_by_line, hand: dict, rng, extra, opts: Options) -> dict:
     line_h, margin, pen, h0 = hand["line_h"], hand["margin"], hand["pen_width"], hand["h0"]
     n_lines = len(words_by_line)
     slope = np.radians(rng.normal(0, 1.0, n_lines))
-    # lines that drift: a slope and a bow of their own (both 0 without `drift`)
-    slope = slope + np.radians(extra.normal(0, 1, n_lines) * opts.drift)
+    # lines that drift: the writer's own slope, each line's a little different (std `drift`
+    # in all), and a bow (all 0 without `drift`)
+    slope = slope + np.radians((0.8 * extra.normal() + 0.6 * extra.normal(0, 1, n_lines))
+                               * opts.drift)
     bow = extra.normal(0, 1, n_lines) * opts.drift / 10 * 0.5 * h0
     # room at the left for punch holes and a margin line
     holes = []
@@ -163,7 +166,7 @@ def _walk(words_by_line, hand: dict, rng, extra, opts: Options) -> dict:
     indent = max(0.0, left_edge - round(margin) - margin)
     rules = None
     if opts.ruled:
-        gap = h0 * (opts.rule_gap if opts.rule_gap else extra.uniform(1.2, 1.8))
+        gap = h0 * (opts.rule_gap if opts.rule_gap else extra.uniform(1.35, 2.0))
         longest = max(len(" ".join(w)) for w in words_by_line if w)
         half = max(longest * 0.45 * h0, gap)
         rules = {"y0": margin + h0, "gap": gap, "xc": margin + indent + half, "half": half,
@@ -175,6 +178,7 @@ def _walk(words_by_line, hand: dict, rng, extra, opts: Options) -> dict:
 
     lines, origins = [], []
     y_cursor = margin
+    previous = None                           # the line above: (baseline, x0, length, height)
     k = 0
     touch = extra.random(len(hand["chars"])) < opts.touching
     for i, words in enumerate(words_by_line):
@@ -193,12 +197,15 @@ def _walk(words_by_line, hand: dict, rng, extra, opts: Options) -> dict:
         x_start = x
         length = max(len(" ".join(words)) * 0.8 * h, h)
         if rules:
-            base_y = lambda x: (rule_y(rules, rule, x) - sit[i]              # noqa: E731
-                                + 0.3 * (x - x_start) * np.tan(slope[i]))
+            base_y = partial(_on_rule, rules, rule, -sit[i], x_start, np.tan(slope[i]))
             wobble_amp *= 0.5
         else:
-            base_y = lambda x: (y_cursor + (x - margin) * np.tan(slope[i])   # noqa: E731
-                                + bow[i] * ((x - x_start) / length) ** 2)
+            base_y = partial(_free, y_cursor, margin, np.tan(slope[i]), bow[i], x_start, length)
+            if opts.drift and previous:       # drifting lines must not run into each other
+                y_cursor += _clearance(previous, base_y, x_start, length, h)
+                base_y = partial(_free, y_cursor, margin, np.tan(slope[i]), bow[i], x_start,
+                                 length)
+            previous = (base_y, x_start, length, h)
         line = {"text": " ".join(words), "words": [], "printed": False}
         prev = None                           # (cell, x0, y0) of the character before
         for j, word in enumerate(words):
@@ -254,6 +261,25 @@ def _walk(words_by_line, hand: dict, rng, extra, opts: Options) -> dict:
         n = 2 if height < 12 * r else 3
         out["holes"] = [(x, height * (i + 0.5) / n, r) for i in range(n)]
     return out
+
+
+def _free(y, margin, tan, bow, x_start, length, x):
+    """A line's baseline on plain paper at x: its slope and bow."""
+    return y + (x - margin) * tan + bow * ((x - x_start) / length) ** 2
+
+
+def _on_rule(rules, k, lift, x_start, tan, x):
+    """A line's baseline on rule k, `lift` below it (negative: above), slightly sloped."""
+    return rule_y(rules, k, x) + lift + 0.3 * (x - x_start) * tan
+
+
+def _clearance(previous, base_y, x_start, length, h) -> float:
+    """How much lower a line must start so that its capitals stay a fifth of a height clear of
+    the descenders of the line above over their common width."""
+    above, a_start, a_length, a_h = previous
+    xs = np.linspace(min(x_start, a_start), max(x_start + length, a_start + a_length), 24)
+    gap = (base_y(xs) - 1.05 * h) - (above(xs) + 0.45 * a_h)
+    return float(max(0.0, 0.2 * h - gap.min()))
 
 
 def _touching_x0(prev, cell, y0: int, pen: float, extra) -> int:

@@ -57,10 +57,11 @@ def print_layers(layout: dict, u, v, warp, extra: np.random.Generator
 
 
 def rule_y(rules: dict, k, x):
-    """y of rule k at x (sheet pixels)."""
-    u = np.asarray(x, float) - rules["xc"]
-    return (rules["y0"] + k * rules["gap"] + rules["tilt"] * u
-            + rules["bow"] * (u / rules["half"]) ** 2)
+    """y of rule k at x (sheet pixels; an array keeps its float type)."""
+    u = (x if isinstance(x, np.ndarray) else np.asarray(x, float)) - float(rules["xc"])
+    q = u * float(1 / rules["half"])
+    return float(rules["y0"] + k * rules["gap"]) + float(rules["tilt"]) * u \
+        + float(rules["bow"]) * (q * q)
 
 
 def first_rule(rules: dict) -> int:
@@ -73,8 +74,7 @@ def _rules(rules: dict, u, v, extra) -> tuple[np.ndarray, tuple]:
     rules["width"] = round(float(width), 2)
     colour = list(RULE_COLOURS.values())[extra.choice(len(RULE_COLOURS), p=[0.6, 0.3, 0.1])]
     gap = np.float32(rules["gap"])
-    base = rule_y(rules, 0, u).astype(np.float32)
-    t = (v - base) / gap
+    t = (v - rule_y(rules, 0, u)) / gap
     k = np.rint(t)
     alpha = np.clip(np.float32(width / 2 + 0.5) - np.abs(t - k) * gap, 0, 1)
     alpha[np.broadcast_to(k < first_rule(rules), alpha.shape)] = 0
@@ -91,9 +91,10 @@ def _margin_line(x: float, u, v, extra) -> tuple[np.ndarray, tuple]:
     return np.broadcast_to(alpha * np.float32(extra.uniform(0.5, 0.85)), shape), MARGIN_RED
 
 
-def sheet_alpha(layout: dict, u, v, bounded: bool) -> np.ndarray | None:
+def sheet_alpha(layout: dict, u, v, bounded: bool, at) -> np.ndarray | None:
     """1 on paper, 0 off the sheet (when `bounded`: a sheet on a table) and in its punch holes,
-    anti-aliased at the edges; None where paper covers the whole image."""
+    anti-aliased at the edges; None where paper covers the whole image. `at` maps sheet (x, y)
+    points to image (x, y) points (where to look for a hole)."""
     if not (bounded or layout["holes"]):
         return None
     h, w = layout["shape"]
@@ -101,10 +102,14 @@ def sheet_alpha(layout: dict, u, v, bounded: bool) -> np.ndarray | None:
     alpha = np.ones(shape, np.float32)
     if bounded:                         # pixel centres at integers: the sheet is [-0.5, W - 0.5)
         edge = np.minimum(np.minimum(u + 0.5, w - 0.5 - u), np.minimum(v + 0.5, h - 0.5 - v))
-        alpha = np.clip(edge + 0.5, 0, 1).astype(np.float32)
+        alpha = np.clip(edge + 0.5, 0, 1)
+    u, v = np.broadcast_to(u, shape), np.broadcast_to(v, shape)
     for x, y, r in layout["holes"]:
-        dist = np.hypot(u - np.float32(x), v - np.float32(y))
-        np.minimum(alpha, np.clip(dist - np.float32(r) + 0.5, 0, 1), out=alpha)
+        (cx, cy), = at([(x, y)])
+        win = (slice(max(0, int(cy - r - 3)), max(0, int(cy + r + 4))),
+               slice(max(0, int(cx - r - 3)), max(0, int(cx + r + 4))))
+        dist = np.hypot(u[win] - np.float32(x), v[win] - np.float32(y))
+        np.minimum(alpha[win], np.clip(dist - np.float32(r) + 0.5, 0, 1), out=alpha[win])
     return alpha
 
 

@@ -53,15 +53,14 @@ def photograph(ink_map: np.ndarray, layout: dict, opts, rng: np.random.Generator
     warp = (lambda a: a) if identity else (lambda a: _warp(a, scene))   # noqa: E731
     paper = (np.array([0.93, 0.92, 0.88]) + rng.normal(0, 0.02, 3)).astype(f)
     ink_rgb = np.array(INKS[ink if ink else rng.choice(list(INKS), p=[0.55, 0.3, 0.15])], f)
-    texture = (0.012 * smooth_noise((h, w), 6, rng)
-               + 0.006 * rng.normal(0, 1, (h, w)).astype(f))
+    texture = 0.012 * smooth_noise((h, w), 6, rng) + 0.006 * _normal(rng, 1, (h, w), f)
     a = warp(ink_map)[..., None]
     sheet = paper + texture[..., None]
     for alpha, rgb in print_layers(layout, u, v, warp, extra):           # printed, under ink
         al = alpha[..., None]
         sheet = sheet * (1 - al) + np.asarray(rgb, f) * al
     img = sheet * (1 - a) + ink_rgb * a                                   # (h, w, 3)
-    on_sheet = sheet_alpha(layout, u, v, bounded=opts.clutter)
+    on_sheet = sheet_alpha(layout, u, v, opts.clutter, lambda p: to_image(scene, p))
     if on_sheet is not None:
         if opts.clutter:
             back = _table((h, w), extra)
@@ -87,7 +86,7 @@ def photograph(ink_map: np.ndarray, layout: dict, opts, rng: np.random.Generator
     img = img * (1 + rng.normal(0, 0.02, 3)).astype(f)                   # white balance
     blur = rng.uniform(0.4, 1.2)
     img = ndimage.gaussian_filter(img, (blur, blur, 0))
-    img += rng.normal(0, rng.uniform(0.005, 0.02), img.shape).astype(f)
+    img += _normal(rng, rng.uniform(0.005, 0.02), img.shape, f)
     out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     if not colour:
         out = np.clip(out @ np.array([0.2125, 0.7154, 0.0721]) + 0.5, 0, 255).astype(np.uint8)
@@ -99,6 +98,13 @@ def photograph(ink_map: np.ndarray, layout: dict, opts, rng: np.random.Generator
         Image.fromarray(out).save(buf, "JPEG", quality=int(jpeg_quality))
         out = np.asarray(Image.open(io.BytesIO(buf.getvalue())))
     return out, scene
+
+
+def _normal(rng, scale: float, shape, f) -> np.ndarray:
+    """Gaussian noise: float64 as the first pages drew it, else drawn in float32 (faster)."""
+    if f is np.float64:
+        return rng.normal(0, scale, shape)
+    return rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)
 
 
 def to_image(scene: dict, points) -> np.ndarray:
@@ -191,16 +197,19 @@ def _table(shape, extra) -> np.ndarray:
     """A table top (H, W, 3): wood with grain and plank seams, a dark or grey desk, or cloth."""
     h, w = shape
     kind = TABLES[extra.choice(len(TABLES), p=[0.4, 0.25, 0.2, 0.15])]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    xx = np.arange(w, dtype=np.float32)[None, :]
     if kind == "wood":
         phi = extra.uniform(-0.15, 0.15) + (np.pi / 2 if extra.random() < 0.3 else 0)
         across = -xx * np.float32(np.sin(phi)) + yy * np.float32(np.cos(phi))
-        warp = smooth_noise(shape, 40, extra) * np.float32(extra.uniform(4, 12))
-        grain = np.sin(2 * np.pi * (across + warp) / np.float32(extra.uniform(5, 16)))
+        swirl = smooth_noise(shape, 50, extra)
+        period = np.float32(extra.uniform(5, 16))
+        grain = np.sin(np.float32(2 * np.pi) / period
+                       * (across + swirl * np.float32(extra.uniform(4, 12))))
         plank = np.float32(extra.uniform(250, 600))
         seam = np.abs(((across + plank / 2) % plank) - plank / 2) < 1.5
         base = np.array([0.58, 0.38, 0.22]) * extra.uniform(0.65, 1.2)
-        tone = 1 + 0.07 * grain + 0.1 * smooth_noise(shape, 60, extra) - 0.35 * seam
+        tone = 1 + 0.07 * grain + 0.08 * swirl - 0.35 * seam
         out = base.astype(np.float32) * tone[..., None]
     elif kind == "cloth":
         period = np.float32(extra.uniform(8, 40))
@@ -219,7 +228,8 @@ def _table(shape, extra) -> np.ndarray:
 def _cast_shadow(shape, extra) -> np.ndarray:
     """A broad soft shadow across the scene (the phone's, a hand's): a factor (H, W) <= 1."""
     h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    xx = np.arange(w, dtype=np.float32)[None, :]
     angle = extra.uniform(0, 2 * np.pi)
     dist = (xx - w * extra.uniform(0.2, 0.8)) * np.float32(np.cos(angle)) \
         + (yy - h * extra.uniform(0.2, 0.8)) * np.float32(np.sin(angle))
