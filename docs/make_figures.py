@@ -83,7 +83,7 @@ def pages():
     for title, text, options in PAGES:
         image, layout = render_page(text, seed=3, char_height=48, return_layout=True, **options)
         call = ", ".join(f"{k}={v!r}" for k, v in options.items())
-        panels.append((f"{title}: render_page(..., {call})" if len(options) < 3 else title,
+        panels.append((f"{title}: render_page(..., {call})" if len(call) < 40 else title,
                        image, layout))
     out = Path(__file__).with_name("img") / "synth-pages.png"
     plots.synthetic_pages(panels, out)
