@@ -109,7 +109,9 @@ def test_lower_case_canonical_like_emnist():
 
 def test_lower_case_recognised_by_nearest_neighbours_in_emnist():
     """Each synth letter's 5 nearest EMNIST lower-case neighbours (held-out test part of the
-    shared ByClass file, 150 a class) vote for its letter: chance is 1/26."""
+    shared ByClass file, 150 a class) vote for its letter: chance is 1/26. EMNIST's own
+    letters (20 a class from the train part) against the same neighbours are the yardstick.
+    `pytest -s` prints both accuracies."""
     from ocrkit.data import SPLIT_SEED, stratified_split
     from ocrkit.data.emnist import emnist_to_canonical, read_idx
     images = read_idx(data_file("emnist/emnist-byclass-test-images-idx3-ubyte.gz"))
@@ -126,12 +128,18 @@ def test_lower_case_recognised_by_nearest_neighbours_in_emnist():
         f = f - f.mean(1, keepdims=True)
         return f / np.linalg.norm(f, axis=1, keepdims=True)
 
-    nearest = np.argsort(-features(query_x) @ features(ref_x).T, 1)[:, :5]
-    votes = ref_y[nearest]
-    pred = np.array([np.bincount(v, minlength=62).argmax() for v in votes])
+    def vote(x):
+        nearest = np.argsort(-features(x) @ features(ref_x).T, 1)[:, :5]
+        return np.array([np.bincount(v, minlength=62).argmax() for v in ref_y[nearest]])
+
+    pred = vote(query_x)
+    train = stratified_split(labels, (0.8, 0.1, 0.1), SPLIT_SEED)[0]
+    own = np.concatenate([train[labels[train] == k][:20] for k in lower])
+    yardstick = (vote(emnist_to_canonical(images[own])) == labels[own]).mean()
     per_letter = np.array([(pred[query_y == k] == k).mean() for k in lower])
-    # measured 0.68 (EMNIST's own held-out letters against the same references: 0.72)
-    assert (pred == query_y).mean() > 0.55
+    accuracy = (pred == query_y).mean()
+    print(f"5-NN among EMNIST lower case: synth {accuracy:.3f}, EMNIST's own {yardstick:.3f}")
+    assert accuracy > 0.55 and accuracy > yardstick - 0.1
     assert (per_letter >= 0.3).sum() >= 21, dict(zip(LOWER, per_letter.round(2)))
 
 
