@@ -44,5 +44,5 @@ def progress_enabled(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 size_option = click.option(
     "--size", type=click.IntRange(min=10), default=None,
-    help="Samples of a generated dataset (synth) over all splits; train gets 80% "
+    help="Samples of a generated dataset (synth, synth62) over all splits; train gets 80% "
          "[default: 50000].")

@@ -36,7 +36,7 @@ def evaluate(model, dataset, split, restrict, data_dir, size, fmt):
     """Score MODEL on DATASET: accuracy, n, per-class accuracy (an autoencoder: mean PSNR
     in dB over the images, data range 1, and MSE per pixel).
 
-    DATASET is a name (emnist, nist36, synth; a+b mixes) or a path (.mat, EMNIST .gz, folder of class folders).
+    DATASET is a name (emnist, nist36, synth, synth62; a+b mixes) or a path (.mat, EMNIST .gz, folder of class folders).
 
     \b
     Example:  ocrkit evaluate models/mlp.pkl emnist --split test --format json

@@ -73,7 +73,7 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
           data_dir, size, quiet):
     """Train an MLP (or with --arch a CNN) on DATASET and write the model file OUT.
 
-    DATASET is a name (emnist, nist36, synth; emnist+synth mixes) or a path (.mat, EMNIST
+    DATASET is a name (emnist, nist36, synth, synth62; emnist+synth mixes) or a path (.mat, EMNIST
     .gz, folder of class folders); a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
     are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
     Ctrl-C stops and saves the best model so far.

@@ -207,3 +207,35 @@ def overlay(image: np.ndarray, page, path, full_size: bool = False) -> Path:
     cax.tick_params(labelsize=10 * grow)
     cax.yaxis.label.set_size(10 * grow)
     return _save(fig, path)
+
+
+def synthetic_pages(panels, path, cols: int = 2) -> Path:
+    """Synthetic pages with their truth drawn over them: each handwritten character's box
+    (red), printed ones (green), rules (dashed blue), the sheet's outline (yellow) and clutter
+    (grey). panels: [(title, image, layout)] with layouts from render_page(return_layout=True).
+    """
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 6, rows * 3.6), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, (title, image, layout) in zip(axes.ravel(), panels):
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
+        for rule in layout["rules"]:
+            p = np.array(rule["points"])
+            ax.plot(p[:, 0], p[:, 1], "--", color="tab:blue", linewidth=0.6)
+        sheet = np.array(layout["sheet"] + layout["sheet"][:1])
+        ax.plot(sheet[:, 0], sheet[:, 1], color="gold", linewidth=0.8)
+        for item in layout["clutter"]:
+            p = np.array(item["polygon"])
+            ax.fill(p[:, 0], p[:, 1], fill=False, edgecolor="0.5", linewidth=0.8)
+        for line in layout["lines"]:
+            for word in line["words"]:
+                for c in word["chars"]:
+                    x0, y0, x1, y1 = c["box"]
+                    ax.add_patch(matplotlib.patches.Rectangle(
+                        (x0, y0), x1 - x0, y1 - y0, fill=False, linewidth=0.6,
+                        edgecolor="tab:green" if word["printed"] else "tab:red"))
+        ax.set_xlim(0, layout["width"])
+        ax.set_ylim(layout["height"], 0)
+        ax.set_title(title, fontsize=9)
+    return _save(fig, path)

@@ -6,11 +6,15 @@ import pytest
 from scipy import ndimage
 from click.testing import CliRunner
 
-from ocrkit.data.dataset import NIST36, SIZE
+from ocrkit.data.dataset import BYCLASS, NIST36, SIZE
 from ocrkit.data.normalize import stroke_width
 from ocrkit.data.pages import page_text, parse_text, render_page, write_page
-from ocrkit.data.synth import GLYPHS, render_characters, synth_dataset
+from ocrkit.data.synth import GLYPHS, X_TOP, _table, render_characters, synth_dataset
 from ocrkit.errors import OcrkitError
+
+from conftest import data_file
+
+LOWER = "abcdefghijklmnopqrstuvwxyz"
 
 
 def ink_boxes(x, level=0.5):
@@ -26,8 +30,30 @@ def ink_boxes(x, level=0.5):
 # -- characters ------------------------------------------------------------------------------------
 
 def test_every_class_has_skeletons():
-    assert set(GLYPHS) == set(NIST36)
+    assert set(GLYPHS) == set(BYCLASS) and len(BYCLASS) == 62
     assert all(len(v) >= 1 for v in GLYPHS.values())
+
+
+def test_lower_case_proportions_in_the_capitals_frame():
+    """Skeletons share one frame (cap top 0, baseline 1): x-height 0.5-0.65 of the cap
+    height, ascenders near cap height, descenders below the baseline, dots over i and j."""
+    t = _table()
+    pts = t["basis"] @ t["ctrl"]                                     # (V, K, 2) drawn points
+    assert 0.5 <= 1 - X_TOP <= 0.65
+    for c in LOWER:
+        for v in np.flatnonzero(t["cls"] == len(NIST36) + LOWER.index(c)):
+            y = pts[v, t["stroke"][v] >= 0, 1]
+            top, bottom = y.min(), y.max()
+            if c in "bdfhklt":
+                assert top <= 0.1, (c, top)                           # an ascender
+            elif c in "ij":
+                assert 0.1 <= top <= 0.2 < X_TOP - 0.1, (c, top)     # the dot, apart
+            else:
+                assert abs(top - X_TOP) <= 0.05, (c, top)             # x-height
+            if c in "gjpqy":
+                assert bottom >= 1.3, (c, bottom)                     # a descender
+            else:
+                assert 0.95 <= bottom <= 1.06, (c, bottom)            # on the baseline
 
 
 def test_same_seed_same_samples():
@@ -62,6 +88,59 @@ def test_canonical_statistics_match_emnist():
     assert 2.6 <= np.median(widths) <= 4.2
     soft = ((x > 0.25) & (x < 0.9)).sum() / (x > 0.25).sum()
     assert 0.1 < soft < 0.5                                          # anti-aliased, not binary
+
+
+def test_lower_case_canonical_like_emnist():
+    """Each lower-case letter scaled to its own box, as EMNIST's: longer side ~22 px, centred."""
+    x = render_characters(np.tile(np.arange(36, 62), 10), np.random.default_rng(1), BYCLASS)
+    r0, c0, r1, c1 = ink_boxes(x).T
+    side = np.maximum(r1 - r0, c1 - c0)
+    assert 20 <= np.median(side) <= 24 and np.percentile(side, 10) >= 18
+    assert abs(np.median((r0 + r1 - 1) / 2) - 15.5) <= 1
+    assert abs(np.median((c0 + c1 - 1) / 2) - 15.5) <= 1
+    # a lower-case o fills its box like an O; an l is tall and thin
+    o, big_o, ell = (render_characters(np.full(40, BYCLASS.index(c)), np.random.default_rng(2),
+                                       BYCLASS) for c in "oOl")
+    assert abs(np.median(ink_boxes(o)[:, 2] - ink_boxes(o)[:, 0])
+               - np.median(ink_boxes(big_o)[:, 2] - ink_boxes(big_o)[:, 0])) <= 2
+    b = ink_boxes(ell)
+    assert np.median((b[:, 3] - b[:, 1]) / (b[:, 2] - b[:, 0])) < 0.6
+
+
+def test_lower_case_recognised_by_nearest_neighbours_in_emnist():
+    """Each synth letter's 5 nearest EMNIST lower-case neighbours (held-out test part of the
+    shared ByClass file, 150 a class) vote for its letter: chance is 1/26. EMNIST's own
+    letters (20 a class from the train part) against the same neighbours are the yardstick.
+    `pytest -s` prints both accuracies."""
+    from ocrkit.data import SPLIT_SEED, stratified_split
+    from ocrkit.data.emnist import emnist_to_canonical, read_idx
+    images = read_idx(data_file("emnist/emnist-byclass-test-images-idx3-ubyte.gz"))
+    labels = read_idx(data_file("emnist/emnist-byclass-test-labels-idx1-ubyte.gz")).astype(int)
+    test = stratified_split(labels, (0.8, 0.1, 0.1), SPLIT_SEED)[2]
+    lower = np.arange(36, 62)
+    ref = np.concatenate([test[labels[test] == k][:150] for k in lower])
+    ref_x, ref_y = emnist_to_canonical(images[ref]), labels[ref]
+    query_y = np.repeat(lower, 20)
+    query_x = render_characters(query_y, np.random.default_rng(0), BYCLASS)
+
+    def features(x):
+        f = ndimage.gaussian_filter(x, (0, 1, 1)).reshape(len(x), -1)
+        f = f - f.mean(1, keepdims=True)
+        return f / np.linalg.norm(f, axis=1, keepdims=True)
+
+    def vote(x):
+        nearest = np.argsort(-features(x) @ features(ref_x).T, 1)[:, :5]
+        return np.array([np.bincount(v, minlength=62).argmax() for v in ref_y[nearest]])
+
+    pred = vote(query_x)
+    train = stratified_split(labels, (0.8, 0.1, 0.1), SPLIT_SEED)[0]
+    own = np.concatenate([train[labels[train] == k][:20] for k in lower])
+    yardstick = (vote(emnist_to_canonical(images[own])) == labels[own]).mean()
+    per_letter = np.array([(pred[query_y == k] == k).mean() for k in lower])
+    accuracy = (pred == query_y).mean()
+    print(f"5-NN among EMNIST lower case: synth {accuracy:.3f}, EMNIST's own {yardstick:.3f}")
+    assert accuracy > 0.55 and accuracy > yardstick - 0.1
+    assert (per_letter >= 0.3).sum() >= 21, dict(zip(LOWER, per_letter.round(2)))
 
 
 def test_shapes_belong_to_their_labels():
@@ -100,6 +179,29 @@ def test_synth_dataset_balanced_deterministic_and_split():
     np.testing.assert_array_equal(big.x[:360], train.x)
     np.testing.assert_array_equal(big.y[:360], train.y)
     assert big.counts().max() - big.counts().min() <= 1
+
+
+def test_synth62_dataset_byclass_order_balanced_and_its_own_stream():
+    ds = synth_dataset(620, "train", seed=3, name="synth62")
+    assert ds.name == "synth62" and ds.classes == BYCLASS and (ds.counts() == 10).all()
+    np.testing.assert_array_equal(ds.x, synth_dataset(620, "train", seed=3, name="synth62").x)
+    assert ds.x.min() >= 0 and ds.x.max() <= 1
+    # labels index BYCLASS: the samples labelled 'm' are wide, those labelled 'l' thin
+    width = lambda c: np.median(np.diff(ink_boxes(ds.x[ds.y == BYCLASS.index(c)])[:, 1::2]))  # noqa
+    assert width("l") < 12 < 18 < width("m")
+    # synth keeps its own stream: the 36 classes of synth62 are not synth's samples
+    assert np.abs(synth_dataset(360, "train", seed=3).x[:10] - ds.x[:10]).mean() > 0.01
+
+
+def test_load_synth62_and_mix_with_36_classes():
+    from ocrkit.data import load_dataset
+    ds = load_dataset("synth62", "valid", size=1240)
+    assert ds.classes == BYCLASS and len(ds) == 124
+    mixed = load_dataset("synth+synth62", "valid", size=1240)
+    assert mixed.classes == BYCLASS and len(mixed) == 248
+    # synth's labels were moved to ByClass indices: its 'A' samples are still labelled 'A'
+    assert (mixed.y[:124] < 36).all()
+    assert mixed.classes[mixed.y[0]] == NIST36[load_dataset("synth", "valid", size=1240).y[0]]
 
 
 def test_synth_dataset_all_is_the_three_splits():

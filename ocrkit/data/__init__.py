@@ -15,7 +15,9 @@ found). Splits are `train`, `valid`, `test` and `all`.
   80/10/10 into train/valid/test, per class, shuffled with seed 2016.
 - `synth`: procedural hand-printed characters (ocrkit/data/synth.py), no files needed;
   `size` samples over all splits (train 80%, valid and test 10% each, from disjoint random
-  streams), 50,000 by default.
+  streams), 50,000 by default. Classes 0-9 and A-Z in NIST36 order.
+- `synth62`: the same with lower case: 62 classes 0-9, A-Z, a-z in EMNIST ByClass order, each
+  character scaled to its own box as EMNIST's are (a lower-case o as large as an O).
 - A path (.mat, EMNIST .gz, or a folder): `all` is every sample; `train`/`valid`/`test` are a
   fixed 80/10/10 stratified split (seed 2016), so `ocrkit train PATH` has a validation set.
 """
@@ -26,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrkit.data.dataset import NIST36, SIZE, Dataset, stratified_split
+from ocrkit.data.dataset import BYCLASS, NIST36, SIZE, Dataset, stratified_split
 from ocrkit.errors import OcrkitError
 
 SPLITS = ("train", "valid", "test", "all")
 SPLIT_SEED = 2016
-NAMES = ("nist36", "emnist", "synth")
-SYNTH_SIZE = 50_000     # default size of `synth` over all splits (train 80%, valid/test 10%)
+NAMES = ("nist36", "emnist", "synth", "synth62")
+SYNTH_SIZE = 50_000     # default size of `synth`/`synth62` over all splits (train 80%, valid/test 10%)
 
 EMNIST_TRAIN = "emnist-byclass-train-images-idx3-ubyte.gz"
 EMNIST_TEST = "emnist-byclass-test-images-idx3-ubyte.gz"
@@ -148,7 +150,8 @@ def load_dataset(name: str, split: str = "train", data_dir=None, size: int | Non
                  ) -> Dataset:
     """Load a dataset by name or path; `a+b` concatenates several (e.g. emnist+synth).
 
-    `size` is the number of samples of a generated dataset (`synth`) over all splits.
+    `size` is the number of samples of a generated dataset (`synth`, `synth62`) over all
+    splits.
     """
     if split not in SPLITS:
         raise OcrkitError(f"unknown split '{split}'; choose from {', '.join(SPLITS)}")
@@ -159,8 +162,8 @@ def load_dataset(name: str, split: str = "train", data_dir=None, size: int | Non
         return concatenate([load_dataset(part, split, data_dir, size)
                             for part in name.split("+")], name)
     key = name.lower()
-    if key == "synth":
-        return _load_synth(split, size or SYNTH_SIZE)
+    if key in ("synth", "synth62"):
+        return _load_synth(key, split, size or SYNTH_SIZE)
     if key == "nist36":
         return _load_nist36(split, data_dir)
     if key == "emnist":
@@ -172,21 +175,26 @@ def load_dataset(name: str, split: str = "train", data_dir=None, size: int | Non
                       "file or folder")
 
 
-def _load_synth(split: str, size: int) -> Dataset:
+def _load_synth(name: str, split: str, size: int) -> Dataset:
     from ocrkit.data.synth import synth_dataset
     if size < 10:
-        raise OcrkitError(f"synth size {size} is too small (at least 10)")
+        raise OcrkitError(f"{name} size {size} is too small (at least 10)")
     if size > 2_000_000:
-        raise OcrkitError(f"synth size {size} is too large (at most 2,000,000: 8 GB of images)")
+        raise OcrkitError(f"{name} size {size} is too large (at most 2,000,000: 8 GB of images)")
     n = size if split == "all" else max(1, int(size * (0.8 if split == "train" else 0.1)))
-    return synth_dataset(n, split)
+    return synth_dataset(n, split, name=name)
 
 
 def concatenate(parts: list[Dataset], name: str) -> Dataset:
+    """One Dataset of all parts' samples. Classes: the first part's when it holds every
+    part's, else their union in NIST36 order, or EMNIST ByClass order (0-9 A-Z a-z) when the
+    union goes beyond NIST36 (emnist+synth62), or sorted when it goes beyond both."""
     classes = parts[0].classes
     for p in parts[1:]:
         if set(p.classes) - set(classes):
-            classes = tuple(c for c in NIST36 if c in set(classes) | set(p.classes))
+            union = set(classes) | set(p.classes)
+            order = next((o for o in (NIST36, BYCLASS) if union <= set(o)), sorted(union))
+            classes = tuple(c for c in order if c in union)
     parts = [p.relabel(classes) for p in parts]
     return Dataset(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
                    classes, name, {"parts": [p.name for p in parts]})

@@ -9,6 +9,9 @@ import numpy as np
 #: The classes of NIST36, in its order: A-Z then 0-9.
 NIST36 = tuple(string.ascii_uppercase + string.digits)
 
+#: EMNIST ByClass's 62 classes in its order: 0-9, A-Z, then a-z (the `synth62` dataset's).
+BYCLASS = tuple(string.digits + string.ascii_uppercase + string.ascii_lowercase)
+
 #: Canonical character size: upright (row-major) 32x32 float32 in [0, 1], ink 1 on background 0.
 SIZE = 32
 

@@ -1,10 +1,16 @@
-"""Procedural hand-printed block capitals and digits: the `synth` dataset, no download needed.
+"""Procedural hand-printed characters: the `synth` (0-9, A-Z) and `synth62` (0-9, A-Z, a-z)
+datasets, no download needed.
 
     x = render_characters(np.array([0, 26]), np.random.default_rng(0))   # 'A', '0': (2, 32, 32)
+    x = render_characters([36, 61], rng, BYCLASS)                          # 'a', 'z'
     train = synth_dataset(36_000, "train", seed=0)                          # balanced Dataset
+    train62 = synth_dataset(62_000, "train", name="synth62")               # EMNIST ByClass order
 
 Every character is one of a few stroke skeletons (variants) drawn in a unit box: x to the right,
-y down, the character about 1 high. Strokes are SVG-like paths of lines and Bezier curves, so
+y down, a capital 1 high (cap top 0, baseline 1). Lower case is drawn in the same frame at its
+true size: x-height 0.6 (from X_TOP = 0.4 down to the baseline), ascenders up to about 0,
+descenders down to about 1.38; pages draw it so, while canonical characters scale each glyph to
+its own box, as EMNIST does. Strokes are SVG-like paths of lines and Bezier curves, so
 every point drawn is a fixed linear combination of a few control points: a whole batch is
 `basis @ control_points` (N, K, J) @ (N, J, 2), with jitter added to the control points (shared
 corners move together), then a smooth elastic displacement, slant, rotation and aspect, all
@@ -19,16 +25,20 @@ about 22 px (20-24), strokes about 3.2 px wide (2.3-4.7), centred by the boundin
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 
 import numpy as np
 
-from ocrkit.data.dataset import NIST36, SIZE, Dataset
+from ocrkit.data.dataset import BYCLASS, NIST36, SIZE, Dataset
 
 SPACING = 0.04          # distance between drawn points, in character heights
 CHUNK = 512             # characters rendered per batch
 MAX_STROKES = 8         # strokes per variant at most
 SLANT_MEAN = 10.0       # degrees, top to the right: most writers lean right
+#: every class with skeletons, in the order of the compiled table: NIST36 first (so a NIST36
+#: index is a table index), then a-z
+CLASSES = NIST36 + tuple(string.ascii_lowercase)
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 ALL_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 
@@ -56,6 +66,15 @@ def arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, move: 
 
 _P_TOP = "M 0 1 L 0 0 L 0.36 0 C 0.74 0 0.74 0.52 0.36 0.52 L 0 0.52"
 _O = arc(0.4, 0.5, 0.4, 0.5, -100, 270)
+X_TOP = 0.4             # top of the lower-case x-height in skeleton units (cap top 0, baseline 1)
+_BOWL_L = arc(0.27, 0.7, 0.27, 0.3, -20, -340)            # the bowl of a, d, g, q: stem right
+_BOWL_R = arc(0.28, 0.7, 0.28, 0.3, -165, 165)            # the bowl of b, p: stem left
+
+
+def _dot(x: float) -> str:
+    """The dot of i and j above a stem at x: a tiny loop, so that it holds as much ink as a
+    pen's dab (a short line would hold too little to show on a 32x32 character)."""
+    return " " + arc(x, 0.17, 0.03, 0.03, 0, 360)
 
 #: char -> [(weight, path)]: the stroke skeletons. Paths: `M x y` starts a stroke, `L x y` a
 #: line, `Q cx cy x y` and `C c1x c1y c2x c2y x y` Bezier curves; a point that appears twice
@@ -151,6 +170,58 @@ GLYPHS: dict[str, list[tuple[float, str]]] = {
               "C 0.66 1.04 0 1.04 0 0.76 C 0 0.5 0.56 0.44 0.59 0.2 L 0.6 0.14")],
     "9": [(2, arc(0.3, 0.27, 0.3, 0.27, 0, 360) + " M 0.6 0.27 L 0.56 1"),
           (1, arc(0.3, 0.27, 0.3, 0.27, 0, 360) + " M 0.6 0.27 C 0.6 0.7 0.5 1 0.18 1")],
+    # lower case, hand-printed (ball and stick), at true size in the capitals' frame: baseline
+    # at y = 1, x-height X_TOP (0.6 of the cap height), ascenders up to about 0, descenders to
+    # about 1.38. Dots (i, j) are short strokes, as a pen leaves them.
+    "a": [(3, _BOWL_L + " M 0.54 0.4 L 0.54 1"),
+          (1, _BOWL_L + " M 0.54 0.4 L 0.54 0.92 L 0.62 1"),
+          (1, "M 0.06 0.5 C 0.14 0.36 0.5 0.34 0.5 0.56 L 0.5 1 M 0.5 0.66 "
+              "C 0.3 0.6 0.02 0.64 0.02 0.83 C 0.02 1.04 0.42 1.02 0.5 0.86")],
+    "b": [(3, "M 0 0 L 0 1 " + _BOWL_R), (1, "M 0 0 L 0 1 M 0 0.62 C 0.2 0.36 0.56 0.4 "
+                                             "0.56 0.7 C 0.56 1.02 0.2 1.04 0 0.92")],
+    "c": [(3, arc(0.27, 0.7, 0.27, 0.3, -40, -320)), (1, arc(0.25, 0.7, 0.25, 0.3, -55, -300))],
+    "d": [(3, _BOWL_L + " M 0.54 0 L 0.54 1"), (1, _BOWL_L + " M 0.54 0 L 0.54 0.92 L 0.62 1")],
+    "e": [(3, "M 0.03 0.7 L 0.54 0.7 " + arc(0.28, 0.7, 0.26, 0.3, 0, -320, move=False)),
+          (1, "M 0.04 0.72 C 0.3 0.74 0.56 0.66 0.5 0.5 C 0.42 0.34 0.02 0.38 0.02 0.7 "
+              "C 0.02 1.02 0.36 1.04 0.54 0.9")],
+    "f": [(3, "M 0.55 0.06 C 0.42 -0.03 0.18 -0.02 0.18 0.24 L 0.18 1 M 0 0.42 L 0.44 0.42"),
+          (1, "M 0.5 0.02 C 0.3 -0.04 0.18 0.08 0.18 0.3 L 0.18 1 M 0.02 0.44 L 0.4 0.4")],
+    "g": [(3, _BOWL_L + " M 0.54 0.4 L 0.54 1.2 C 0.54 1.44 0.12 1.44 0.02 1.26"),
+          (1, _BOWL_L + " M 0.54 0.4 L 0.54 1.18 C 0.52 1.48 0.02 1.42 0.12 1.24")],
+    "h": [(3, "M 0 0 L 0 1 M 0 0.6 C 0.08 0.36 0.5 0.36 0.5 0.6 L 0.5 1"),
+          (1, "M 0 0 L 0 1 L 0 0.62 C 0.08 0.36 0.48 0.36 0.5 0.62 L 0.5 1")],
+    "i": [(3, "M 0.1 0.4 L 0.1 1" + _dot(0.1)), (1, "M 0 0.42 L 0.1 0.4 L 0.1 1" + _dot(0.1))],
+    "j": [(3, "M 0.36 0.4 L 0.36 1.2 C 0.36 1.44 0.06 1.44 0 1.28" + _dot(0.36)),
+          (1, "M 0.36 0.4 L 0.36 1.3 C 0.34 1.4 0.2 1.42 0.06 1.36" + _dot(0.36))],
+    "k": [(2, "M 0 0 L 0 1 M 0.46 0.4 L 0 0.74 L 0.48 1"),
+          (2, "M 0 0 L 0 1 M 0.46 0.4 L 0.02 0.72 M 0.16 0.63 L 0.5 1")],
+    "l": [(3, "M 0.1 0 L 0.1 1"), (1, "M 0.1 0 L 0.1 0.88 C 0.1 1 0.24 1.02 0.32 0.94")],
+    "m": [(3, "M 0 0.4 L 0 1 M 0 0.6 C 0.04 0.36 0.38 0.36 0.38 0.6 L 0.38 1 M 0.38 0.6 "
+              "C 0.42 0.36 0.76 0.36 0.76 0.6 L 0.76 1")],
+    "n": [(3, "M 0 0.4 L 0 1 M 0 0.62 C 0.08 0.36 0.5 0.36 0.5 0.62 L 0.5 1"),
+          (1, "M 0 0.4 L 0 1 L 0 0.62 C 0.08 0.36 0.5 0.36 0.5 0.62 L 0.5 1")],
+    "o": [(3, arc(0.28, 0.7, 0.28, 0.3, -100, 265)), (1, arc(0.28, 0.7, 0.28, 0.3, -80, 290))],
+    "p": [(3, "M 0 0.4 L 0 1.38 " + _BOWL_R), (1, "M 0 0.4 L 0 1.38 M 0 0.6 C 0.2 0.36 "
+                                                  "0.56 0.4 0.56 0.7 C 0.56 1.02 0.2 1.04 0 0.9")],
+    "q": [(3, _BOWL_L + " M 0.54 0.4 L 0.54 1.38"),
+          (1, _BOWL_L + " M 0.54 0.4 L 0.54 1.38 L 0.68 1.28")],
+    "r": [(3, "M 0 0.4 L 0 1 M 0 0.64 C 0.08 0.42 0.28 0.36 0.44 0.44"),
+          (1, "M 0 0.4 L 0 1 L 0 0.62 C 0.1 0.4 0.3 0.36 0.42 0.42")],
+    "s": [(1, "M 0.44 0.47 C 0.34 0.36 0.04 0.37 0.04 0.54 C 0.04 0.7 0.46 0.66 0.46 0.83 "
+              "C 0.46 1.03 0.1 1.03 0 0.92")],
+    "t": [(3, "M 0.2 0.08 L 0.2 0.88 C 0.2 1.02 0.36 1.02 0.46 0.94 M 0 0.42 L 0.44 0.42"),
+          (2, "M 0.2 0.08 L 0.2 1 M 0 0.42 L 0.42 0.4")],
+    "u": [(3, "M 0 0.4 L 0 0.8 C 0 1.04 0.5 1.04 0.5 0.8 M 0.5 0.4 L 0.5 1"),
+          (1, "M 0 0.4 L 0 0.78 C 0 1.04 0.5 1.04 0.5 0.78 L 0.5 0.4")],
+    "v": [(1, "M 0 0.4 L 0.27 1 L 0.54 0.4")],
+    "w": [(2, "M 0 0.4 L 0.18 1 L 0.36 0.56 L 0.54 1 L 0.72 0.4"),
+          (1, "M 0 0.4 L 0.18 1 L 0.36 0.4 L 0.54 1 L 0.72 0.4")],
+    "x": [(1, "M 0 0.4 L 0.5 1 M 0.5 0.4 L 0 1")],
+    "y": [(2, "M 0 0.4 L 0.27 1 M 0.54 0.4 L 0.1 1.38"),
+          (2, "M 0 0.4 L 0 0.76 C 0 0.98 0.5 0.98 0.5 0.76 M 0.5 0.4 L 0.5 1.2 "
+              "C 0.5 1.44 0.12 1.44 0.02 1.28")],
+    "z": [(3, "M 0 0.4 L 0.5 0.4 L 0 1 L 0.52 1"),
+          (1, "M 0.02 0.42 L 0.5 0.4 L 0.02 1 L 0.54 0.98")],
 }
 
 
@@ -160,12 +231,18 @@ INFORMAL = {"F": (1,), "M": (3,), "W": (2,)}
 
 #: x scale of each character's skeleton: the median width/height of the ink box per class on
 #: the EMNIST train split (`load_dataset("emnist", "train")`, never the test split) divided by
-#: that of the plain skeletons drawn with the same slant and jitter.
+#: that of the plain skeletons drawn with the same slant and jitter. Lower case: the same
+#: measure, iterated to a fixed point by `python bench/synth_proportions.py` (which prints
+#: corrections for the values here; for the capitals they stay within a few percent).
 WIDTHS = {"A": 1.15, "B": 1.13, "C": 1.4, "D": 1.21, "E": 1.29, "F": 1.06, "G": 1.2, "H": 0.85,
           "I": 1.0, "J": 1.37, "K": 1.04, "L": 1.43, "M": 1.82, "N": 1.01, "O": 1.13, "P": 0.76,
           "Q": 1.05, "R": 1.1, "S": 1.15, "T": 1.41, "U": 1.13, "V": 1.01, "W": 1.19, "X": 0.93,
           "Y": 0.71, "Z": 1.5, "0": 1.49, "1": 1.0, "2": 1.29, "3": 1.04, "4": 1.02, "5": 1.19,
-          "6": 1.09, "7": 1.04, "8": 0.85, "9": 0.85}
+          "6": 1.09, "7": 1.04, "8": 0.85, "9": 0.85,
+          "a": 1.30, "b": 0.85, "c": 1.31, "d": 0.94, "e": 1.17, "f": 1.33, "g": 1.02,
+          "h": 0.85, "i": 1.58, "j": 1.36, "k": 1.34, "l": 1.11, "m": 1.32, "n": 1.11,
+          "o": 1.00, "p": 0.96, "q": 1.03, "r": 1.22, "s": 1.03, "t": 1.53, "u": 1.22,
+          "v": 1.00, "w": 1.34, "x": 1.00, "y": 1.03, "z": 1.43}
 
 #: extra slant of each character (degrees, top to the right), measured the same way: median
 #: slant of the ink (second moments) per class on the EMNIST train split minus the synth one.
@@ -173,7 +250,11 @@ SLANTS = {"A": 7.8, "B": 0.1, "C": -7.4, "D": -5.2, "E": 7.2, "F": -0.2, "G": -1
           "I": 2.8, "J": -11.8, "K": -2.6, "L": 7.4, "M": -4.3, "N": 22.6, "O": 7.9, "P": 3.0,
           "Q": -0.4, "R": 3.7, "S": 2.4, "T": 6.8, "U": 1.2, "V": 8.4, "W": 7.1, "X": -5.3,
           "Y": -0.1, "Z": -15.0, "0": 7.9, "1": 9.4, "2": -7.3, "3": -2.1, "4": 10.9, "5": 14.9,
-          "6": -10.7, "7": -9.4, "8": 2.8, "9": 7.3}
+          "6": -10.7, "7": -9.4, "8": 2.8, "9": 7.3,
+          "a": -13.7, "b": -0.6, "c": -10.7, "d": 4.3, "e": -8.1, "f": -6.1, "g": -4.9,
+          "h": -2.1, "i": 1.8, "j": -6.2, "k": 4.0, "l": 6.3, "m": -6.7, "n": -8.1, "o": 5.2,
+          "p": 6.9, "q": 0.1, "r": -7.6, "s": 0.4, "t": 9.3, "u": -4.6, "v": 7.6, "w": 3.8,
+          "x": -2.8, "y": -0.7, "z": -20.3}
 
 
 def _parse(path: str) -> list[list[tuple[str, list[tuple[float, float]]]]]:
@@ -214,7 +295,7 @@ def _table():
     class's first variant.
     """
     variants = []
-    for c in NIST36:
+    for c in CLASSES:
         for weight, path in GLYPHS[c]:
             ctrl, rows, stroke_ids = [], [], []
             index = {}
@@ -247,11 +328,11 @@ def _table():
             for j, w in row.items():
                 basis[v, k, j] = w
         stroke[v, :len(sids)] = sids
-        cls[v] = NIST36.index(c)
-    n_var = np.bincount(cls, minlength=len(NIST36))
+        cls[v] = CLASSES.index(c)
+    n_var = np.bincount(cls, minlength=len(CLASSES))
     first = np.concatenate([[0], np.cumsum(n_var)[:-1]])
-    cum = np.ones((2, len(NIST36), n_var.max()))
-    for c, char in enumerate(NIST36):
+    cum = np.ones((2, len(CLASSES), n_var.max()))
+    for c, char in enumerate(CLASSES):
         w = np.array([variants[first[c] + i][1] for i in range(n_var[c])], float)
         cum[0, c, :n_var[c]] = np.cumsum(w) / w.sum()
         w[list(INFORMAL.get(char, ()))] = 0
@@ -262,7 +343,7 @@ def _table():
 
 @lru_cache(maxsize=1)
 def _slants() -> np.ndarray:
-    return np.array([SLANTS[c] for c in NIST36])
+    return np.array([SLANTS[c] for c in CLASSES])
 
 
 # -- drawing ---------------------------------------------------------------------------------------
@@ -381,15 +462,23 @@ def pressure(pts: np.ndarray, stroke: np.ndarray, rng: np.random.Generator, amou
     return (1 + a * (0.6 * wave + 0.4 * per_stroke)).astype(np.float32)
 
 
-def render_characters(labels, rng: np.random.Generator) -> np.ndarray:
-    """labels (N,) int indices into NIST36 -> float32 (N, 32, 32) canonical characters.
+def table_index(classes) -> np.ndarray:
+    """Class index in `classes` -> index in CLASSES (the compiled table's order)."""
+    return np.array([CLASSES.index(c) for c in classes], np.int64)
 
-    Every call draws fresh randomness from `rng`; the same labels and the same generator state
-    give the same images.
+
+def render_characters(labels, rng: np.random.Generator, classes=NIST36) -> np.ndarray:
+    """labels (N,) int indices into `classes` (NIST36, BYCLASS or any tuple of characters
+    with skeletons) -> float32 (N, 32, 32) canonical characters.
+
+    Each character is scaled to its own box, as EMNIST does (a lower-case o is as large as an
+    O); pages (ocrkit.data.pages) draw them at their true size instead. Every call draws fresh
+    randomness from `rng`; the same labels and the same generator state give the same images.
     """
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    if len(labels) and (labels.min() < 0 or labels.max() >= len(NIST36)):
-        raise ValueError(f"labels must be in 0..{len(NIST36) - 1}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
+        raise ValueError(f"labels must be in 0..{len(classes) - 1}")
+    labels = table_index(classes)[labels]
     out = np.empty((len(labels), SIZE, SIZE), np.float32)
     for i in range(0, len(labels), CHUNK):
         out[i:i + CHUNK] = _render_chunk(labels[i:i + CHUNK], rng)
@@ -397,6 +486,7 @@ def render_characters(labels, rng: np.random.Generator) -> np.ndarray:
 
 
 def _render_chunk(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """labels (N,) table indices (into CLASSES) -> (N, 32, 32) canonical characters."""
     n = len(labels)
     variants = pick_variants(labels, rng)
     stroke = _table()["stroke"][variants]
@@ -428,34 +518,48 @@ def _render_chunk(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 # -- the dataset -----------------------------------------------------------------------------------
 
-def balanced_labels(size: int, rng: np.random.Generator) -> np.ndarray:
-    """(size,) labels: every block of 36 is a shuffled copy of all classes."""
-    blocks = -(-size // len(NIST36))
-    return np.concatenate([rng.permutation(len(NIST36)) for _ in range(blocks)])[:size] \
+#: the generated datasets: name -> classes (in the Dataset's order)
+DATASETS = {"synth": NIST36, "synth62": BYCLASS}
+
+
+def balanced_labels(size: int, rng: np.random.Generator, n_classes: int = len(NIST36)
+                    ) -> np.ndarray:
+    """(size,) labels: every block of n_classes is a shuffled copy of all classes."""
+    blocks = -(-size // n_classes)
+    return np.concatenate([rng.permutation(n_classes) for _ in range(blocks)])[:size] \
         if blocks else np.zeros(0, np.int64)
 
 
-def _stream(size: int, split: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _stream(size: int, split: str, seed: int, classes=NIST36) -> tuple[np.ndarray, np.ndarray]:
     """The first `size` samples of one split's random stream, rendered in fixed chunks so any
-    prefix is the same whatever the size."""
+    prefix is the same whatever the size. Labels index `classes`; each set of classes other
+    than NIST36 has streams of its own (its class count is part of the seed)."""
     n_chunks = -(-size // CHUNK)
+    own = [] if classes == NIST36 else [len(classes)]
     labels = balanced_labels(n_chunks * CHUNK,
-                             np.random.default_rng([seed, SPLIT_CODES[split], 1 << 20]))
+                             np.random.default_rng([seed, SPLIT_CODES[split], 1 << 20, *own]),
+                             len(classes))
+    table = table_index(classes)
     x = np.empty((size, SIZE, SIZE), np.float32)
     for j in range(n_chunks):
-        rng = np.random.default_rng([seed, SPLIT_CODES[split], j])
+        rng = np.random.default_rng([seed, SPLIT_CODES[split], j, *own])
         i = j * CHUNK
-        x[i:i + CHUNK] = _render_chunk(labels[i:i + CHUNK], rng)[:size - i]
+        x[i:i + CHUNK] = _render_chunk(table[labels[i:i + CHUNK]], rng)[:size - i]
     return x, labels[:size]
 
 
-def synth_dataset(size: int, split: str, seed: int = 0) -> Dataset:
-    """A deterministic, class-balanced `synth` Dataset of `size` characters.
+def synth_dataset(size: int, split: str, seed: int = 0, name: str = "synth") -> Dataset:
+    """A deterministic, class-balanced generated Dataset of `size` characters.
 
+    name: "synth" (36 classes, NIST36 order: A-Z, 0-9) or "synth62" (62 classes in EMNIST
+    ByClass order: 0-9, A-Z, a-z; each character scaled to its own box, as EMNIST's).
     train, valid and test come from disjoint random streams derived from `seed` and the split
     name; a smaller size of the same split is a prefix of a larger one. `split="all"` holds
     80/10/10 % of `size` from the train, valid and test streams, in that order.
     """
+    if name not in DATASETS:
+        raise ValueError(f"unknown generated dataset '{name}'")
+    classes = DATASETS[name]
     if split not in (*SPLIT_CODES, "all"):
         raise ValueError(f"unknown split '{split}'")
     size = int(size)
@@ -463,10 +567,10 @@ def synth_dataset(size: int, split: str, seed: int = 0) -> Dataset:
         raise ValueError("size must be >= 0")
     if split == "all":
         n_valid = n_test = int(round(size * ALL_FRACTIONS["valid"]))
-        parts = [_stream(n, s, seed) for s, n in
+        parts = [_stream(n, s, seed, classes) for s, n in
                  (("train", size - n_valid - n_test), ("valid", n_valid), ("test", n_test))]
         x = np.concatenate([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
     else:
-        x, y = _stream(size, split, seed)
-    return Dataset(x, y, NIST36, "synth", {"split": split, "seed": int(seed), "generator": "synth"})
+        x, y = _stream(size, split, seed, classes)
+    return Dataset(x, y, classes, name, {"split": split, "seed": int(seed), "generator": name})
