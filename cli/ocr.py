@@ -29,6 +29,10 @@ from ocrkit.formats import FORMATS
               help="upper: every letter a capital; mixed: c/C, o/O, s/S, ... decided from each "
                    "letter's height on its line; auto: upper for a page written in capitals, "
                    "else mixed. --truth scores case-sensitively when the page is read mixed.")
+@click.option("--lexicon", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A word list (UTF-8, one word a line, most frequent first) the reader "
+                   "prefers words from [default: 30,000 English words].")
+@click.option("--no-lexicon", is_flag=True, help="Read words letter by letter, no word list.")
 @click.option("--no-context", is_flag=True,
               help="Do not settle 0/O, 1/I, 2/Z, 5/S, 6/G, 8/B from the rest of the word.")
 @click.option("--alphabet", default=None,
@@ -39,8 +43,8 @@ from ocrkit.formats import FORMATS
                    "--truth where a line's length matches, else by the model: a dataset "
                    "for ocrkit finetune.")
 @quiet_option
-def ocr(images, model, fmt, overlay, overlay_scale, truth, case, no_context, alphabet, crops,
-        quiet):
+def ocr(images, model, fmt, overlay, overlay_scale, truth, case, lexicon, no_lexicon, no_context,
+        alphabet, crops, quiet):
     """Read the text of IMAGE photos of hand-printed pages (block capitals and digits).
 
     Text: one output line per written line, single spaces between words. Several images
@@ -80,7 +84,8 @@ def ocr(images, model, fmt, overlay, overlay_scale, truth, case, no_context, alp
     names = _crop_names(images)
     from ocrkit import Reader
     try:
-        reader = Reader(model, context=not no_context, alphabet=alphabet, case=case)
+        reader = Reader(model, context=not no_context, alphabet=alphabet, case=case,
+                        lexicon=False if no_lexicon else (lexicon or True))
     except OcrkitError as exc:
         if alphabet is not None and "alphabet" in str(exc):
             raise click.BadParameter(str(exc), param_hint="--alphabet")

@@ -31,10 +31,11 @@ class Reader:
     alphabet: the only characters the pages hold (a whitelist such as "0123456789").
     case: "auto" (capitals for a page written in capitals, else mixed case), "upper" or
         "mixed"; see ocrkit.page.case.
+    lexicon: True for the English word list, a word-list file, or False (ocrkit.page.lexicon).
     """
 
     def __init__(self, model=None, *, context: bool = True, alphabet: str | None = None,
-                 case: str = "auto"):
+                 case: str = "auto", lexicon=True):
         from ocrkit.modelfile import Model
         self.model = model if isinstance(model, Model) else load_model(model)
         if self.model.kind != "classifier":
@@ -45,7 +46,11 @@ class Reader:
         from ocrkit.page.case import MODES
         if case not in MODES:
             raise OcrkitError(f"case {case!r}: choose one of {', '.join(MODES)}")
-        self.options = {"context": bool(context), "alphabet": alphabet, "case": case}
+        if lexicon not in (True, False, None):
+            from ocrkit.page.lexicon import load
+            load(str(lexicon))                                  # fails now, not per page
+        self.options = {"context": bool(context), "alphabet": alphabet, "case": case,
+                        "lexicon": lexicon if lexicon is not None else False}
 
     def read(self, image, path: str | None = None, size=None):
         """One page -> Page. `image` is a path, or an image array (grey, RGB or RGBA; for an

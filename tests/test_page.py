@@ -169,3 +169,27 @@ def test_segment_atoms_label_the_ink():
     lines, atoms = segment(mask, height=40.0, stroke=4.0)
     assert len(lines) == 1 and len(lines[0]) == 2
     assert atoms[6, 42] == atoms[20, 42] != atoms[20, 12]      # the dot joined its stroke
+
+
+# -- lexicon ----------------------------------------------------------------------------------
+def test_the_lexicon_settles_what_the_shapes_leave_open_and_invents_nothing():
+    from ocrkit.page.lexicon import best_word, load
+    words = load()
+    assert "the" in words and words["the"] > words["epoch"]           # frequent first
+    tne = [[("t", 0.9)], [("n", 0.6), ("h", 0.35)], [("e", 0.9)]]
+    assert best_word(tne, words) == ["t", "h", "e"]                   # nearly as likely: a word
+    sure = [[("t", 0.9)], [("n", 0.99), ("h", 0.001)], [("e", 0.9)]]
+    assert best_word(sure, words) is None                             # the ink says otherwise
+    name = [[(c, 0.9)] for c in "RAGHAV"]
+    assert best_word(name, words) is None                             # not a word: kept
+    digits = [[("1", 0.9)], [("9", 0.9)], [("8", 0.9)], [("2", 0.9)]]
+    assert best_word(digits, words) is None                           # numbers are not words
+
+
+def test_lexicon_files_from_users_are_checked(tmp_path):
+    from ocrkit.page.lexicon import load
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00abc")
+    with pytest.raises(OcrkitError, match="UTF-8"):
+        load(str(tmp_path / "bin.txt"))
+    (tmp_path / "mine.txt").write_text("gustav\nmahler\n")
+    assert set(load(str(tmp_path / "mine.txt"))) == {"gustav", "mahler"}

@@ -17,6 +17,7 @@ from ocrkit.data.normalize import normalise_character
 from ocrkit.errors import OcrkitError
 from ocrkit.page import case as case_stage
 from ocrkit.page import cuts
+from ocrkit.page import lexicon as lexicon_stage
 from ocrkit.page.clean import clean
 from ocrkit.page.image import as_page_array, load_page
 from ocrkit.page.model import Char, Line, Page, ProcessingStep, Word
@@ -29,7 +30,8 @@ REJECT = "~"             # a model's class for "not one character", never output
 
 
 def read_page(image, model, context: bool = True, path: str = "", size=None,
-              alphabet: str | None = None, case: str = "auto", *, rules: bool = True,
+              alphabet: str | None = None, case: str = "auto", lexicon=True, *,
+              rules: bool = True,
               clutter: bool = True, deskew: bool = True, cut: bool = True) -> Page:
     """Read the text of a page: `image` is a path or an image array (grey (H, W), RGB or RGBA; any
     dtype, see ocrkit.page.image.as_page_array), dark ink on lighter paper.
@@ -40,7 +42,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     "0123456789"): the best class among them is chosen, reported with the model's own
     probability for it, and alternatives come from the alphabet only; case is matched loosely.
     `case`: "auto" (capitals for a page written in capitals, else "mixed"), "upper" or
-    "mixed" (see ocrkit.page.case). `rules`, `clutter`, `deskew`, `cut` switch those steps off
+    "mixed" (see ocrkit.page.case). `lexicon`: True for the English word list, a path to
+    another, or False (see ocrkit.page.lexicon; off with `context` off too). `rules`, `clutter`, `deskew`, `cut` switch those steps off
     (for comparisons and tests).
     """
     if case not in case_stage.MODES:
@@ -97,6 +100,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
     index = dict(zip(model.classes, range(len(classes))))
     to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
+    words_of = lexicon_stage.load(None if lexicon is True else str(lexicon)) \
+        if lexicon and context else None
     start, read_lines = 0, []
     for line, line_spans in zip(lines, spans):
         chosen = [start + s for s in cuts.best_path(len(line), line_spans, scores[start:])]
@@ -120,6 +125,12 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         for word in words:
             if context:
                 settle_lookalikes([chars[n] for n in word], index, probs[[chosen[n] for n in word]])
+            if words_of is not None:
+                options = [_options(chars[n], probs[chosen[n]], classes, allowed) for n in word]
+                better = lexicon_stage.best_word(options, words_of)
+                for n, label in zip(word, better or ()):
+                    chars[n].label = label
+                    chars[n].confidence = float(probs[chosen[n], index[label]])
         read_lines.append((chars, words, work))
     all_chars = [c for chars, _, _ in read_lines for c in chars]
     mode = case if case != "auto" else case_stage.page_case(
@@ -133,6 +144,20 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
                                      "line geometry", {"mode": case, "decided": mode}))
     return page
+
+
+def _options(char: Char, p: np.ndarray, classes: np.ndarray, allowed: np.ndarray) -> list:
+    """A character's readings for the lexicon [(label, probability)], best first: its label
+    as read so far, then the likeliest other classes, one per letter whatever its case (twins'
+    probabilities are already summed), a digit's letter twin (0 -> O) in its place."""
+    out, seen = [(char.label, char.confidence)], {char.label.lower()}
+    for c in np.argsort(-np.where(allowed, p, -1.0))[:2 * lexicon_stage.OPTIONS]:
+        label = LOOKALIKES.get(str(classes[c]), str(classes[c])) if str(classes[c]).isdigit() \
+            else str(classes[c])
+        if label.lower() not in seen and allowed[c]:
+            seen.add(label.lower())
+            out.append((label, float(p[c])))
+    return out[:lexicon_stage.OPTIONS + 1]
 
 
 def _gap_heights(work: np.ndarray, height: float) -> np.ndarray:

@@ -1,0 +1,81 @@
+"""Stage 6, words: a word the model read almost as a common English word becomes that word.
+
+    lexicon = load()                                   # ocrkit/page/lexicon-en.txt
+    labels = best_word(options, lexicon)               # options: per character [(label, p)]
+
+Per word, the readings the model finds likely (a beam over each character's best few
+classes) are scored by their log-probability, and those that are words of the lexicon get
+BONUS plus a little for being frequent (RANK_WEIGHT per decade of rank). A word not in the
+lexicon (a name, code, a number) keeps the model's reading unless a lexicon word is nearly as
+likely, so the lexicon settles what the shapes leave open (cl/d, rn/m, u/v, a/o) and never
+invents a word the ink does not support. As Tesseract's dictionaries, it is on by default;
+`--no-lexicon` turns it off, `--lexicon FILE` reads another word list (one word a line, most
+frequent first).
+
+lexicon-en.txt holds the 30,000 most frequent English words of wordfreq (its data CC BY-SA
+4.0), made by `make lexicon` (bench/make_lexicon.py).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ocrkit.errors import OcrkitError
+
+DEFAULT = Path(__file__).with_name("lexicon-en.txt")
+BONUS = 2.5              # log-probability a lexicon word gains over a non-word
+RANK_WEIGHT = 0.4        # ... less this per decade of its frequency rank
+BEAM = 24                # readings kept per word
+OPTIONS = 3              # classes considered per character
+MAX_LETTERS = 20         # longer "words" are left as read
+MAX_WORDS = 1_000_000    # a lexicon file holds at most this many words
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> dict:
+    """A word list (one word a line, most frequent first; case folded) -> {word: log-prior}."""
+    path = Path(path) if path else DEFAULT
+    try:
+        with open(path, encoding="utf-8", errors="strict") as f:
+            words = []
+            for line in f:
+                w = line.strip().lower()
+                if w:
+                    words.append(w)
+                if len(words) > MAX_WORDS:
+                    raise OcrkitError(f"{path}: more than {MAX_WORDS:,} words")
+    except UnicodeDecodeError:
+        raise OcrkitError(f"{path}: a lexicon must be a UTF-8 text file") from None
+    except OSError as exc:
+        raise OcrkitError(f"{path}: cannot read lexicon ({exc.strerror or exc})") from None
+    prior = {}
+    for rank, w in enumerate(words):
+        prior.setdefault(w, BONUS - RANK_WEIGHT * np.log10(rank + 1))
+    return prior
+
+
+def best_word(options: list[list[tuple[str, float]]], lexicon: dict) -> list[str] | None:
+    """The best reading of one word, or None to keep the model's: `options` holds, per
+    character, its likeliest classes [(label, probability)], best first."""
+    if not options or len(options) > MAX_LETTERS or len(options) < 2:
+        return None
+    if sum(o[0][0].isalpha() for o in options if o) < 2:
+        return None                       # numbers, codes: left as read
+    beam = [(0.0, ())]
+    for opts in options:
+        step = []
+        for label, p in opts[:OPTIONS + 1]:
+            lp = float(np.log(max(p, 1e-6)))
+            step.extend((s + lp, labels + (label,)) for s, labels in beam)
+        step.sort(key=lambda t: -t[0])
+        beam = step[:BEAM]
+    if not beam:
+        return None
+    best_score, best = beam[0][0], None
+    for score, labels in beam:
+        bonus = lexicon.get("".join(labels).lower())
+        if bonus is not None and score + bonus > best_score:
+            best_score, best = score + bonus, list(labels)
+    return best
