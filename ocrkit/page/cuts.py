@@ -20,6 +20,8 @@ MAX_ATOMS = 4            # atoms one character may be made of
 MAX_WIDTH = 1.7          # line heights a character may be wide
 MAX_INNER_GAP = 0.25     # line heights of gap allowed inside a character (broken strokes)
 CHAR_BONUS = 0.0         # added to each character's log-probability
+SKIP_COST = 1.5          # a run of atoms read as no character (the reject class) pays this
+                         # per separate piece, so real letters are not dropped in heaps
 CUT_COST = 1.0           # taken off for each cut through one piece of ink
 JOIN_COST = 1.0          # ... for each join of two separate pieces into one character
 GAP_COST = 5.0           # ... per line height of gap inside a joined character

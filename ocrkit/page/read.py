@@ -91,11 +91,15 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     # whether a candidate is one character is judged over all classes (a whitelist decides
     # which character it is, not where characters are)
     best = np.where(classes != REJECT, probs, 0.0).max(1)
-    scores = np.log(np.maximum(best, 1e-9)) + np.log(np.maximum(1.0 - reject, 1e-9)) \
-        + cuts.CHAR_BONUS
-    if cut:
-        scores += np.concatenate([cuts.prior(line.boxes, line.cluster, line_spans, line.height)
-                                  for line, line_spans in zip(lines, spans)])
+    prior = np.concatenate([cuts.prior(line.boxes, line.cluster, line_spans, line.height)
+                            for line, line_spans in zip(lines, spans)]) if cut else 0.0
+    scores = np.log(np.maximum(best, 1e-9)) + cuts.CHAR_BONUS + prior
+    # ... or is it no character at all (a speck, a bracket, what is left of a rule)?
+    skip = np.log(np.maximum(reject, 1e-12)) + prior - cuts.SKIP_COST * np.concatenate(
+        [[1 + np.sum(line.cluster[i + 1:j] != line.cluster[i:j - 1]) for i, j in line_spans]
+         for line, line_spans in zip(lines, spans)])
+    skipped = skip > scores
+    scores = np.maximum(scores, skip)
     label_of = np.where(allowed, probs, -1.0).argmax(1)
     order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
     index = dict(zip(model.classes, range(len(classes))))
@@ -106,6 +110,9 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     for line, line_spans in zip(lines, spans):
         chosen = [start + s for s in cuts.best_path(len(line), line_spans, scores[start:])]
         start += len(line_spans)
+        chosen = [k for k in chosen if not skipped[k]]
+        if not chosen:
+            continue
         work = np.array([where[k][3:] for k in chosen], float)
         boxes = cleaned.to_input(work) * to_file
         chars = []
