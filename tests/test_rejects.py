@@ -114,7 +114,7 @@ def test_reject_option_is_stored_and_scored_by_evaluate_confusion_inspect_finetu
         return result.output
 
     out = tmp_path / "r.pkl"
-    run("train", nist26_path, "--arch", "conv8-pool-fc32", "--epochs", "2", "--lr", "0.003",
+    run("train", nist26_path, "--hidden", "32", "--epochs", "2", "--lr", "0.003",
         "--reject", "0.1", "-o", out, "--plots", tmp_path, "-q")
     model = modelfile.load(out)
     assert model.classes == tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + (REJECT,)
