@@ -3,7 +3,7 @@
 Most of the default model's EMNIST test errors are O/0, I/1 and S/5. This trains a specialist:
 the default architecture and recipe on those six classes alone (EMNIST train split, 12
 epochs, augmented), then scores on the EMNIST test split
-- the default model as shipped (36 classes);
+- the 36-class default model (models/default36.pkl, the default before the 62-class one);
 - the default model with the specialist re-deciding every reading that falls among the six
   (a second opinion from a network that has nothing else to learn);
 and prints both confusion tables over the six. If even the specialist cannot tell the twins
@@ -11,6 +11,8 @@ apart, no single-character model of this kind reaches the 95% aim: the rest must
 context (a word, a line, a known alphabet: `--restrict`, `--alphabet`).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -43,7 +45,7 @@ def confusion(truth: np.ndarray, pred: np.ndarray, classes) -> str:
 
 
 def main():
-    default = modelfile.load(modelfile.default_model_path())
+    default = modelfile.load(Path(__file__).resolve().parents[1] / "models" / "default36.pkl")
     test = load_dataset("emnist", "test").relabel(default.classes)
     train, valid = (twins_only(load_dataset("emnist", s)) for s in ("train", "valid"))
     print(f"specialist: {ARCH} on {''.join(TWINS)} only, {len(train.y)} training samples")
@@ -59,7 +61,7 @@ def main():
     second[among] = [classes.index(TWINS[i]) for i in twin_pick]
 
     n = len(test.y)
-    for name, p in (("default.pkl", pred), ("default.pkl + twin specialist", second)):
+    for name, p in (("default36.pkl", pred), ("default36.pkl + twin specialist", second)):
         errors = int(np.sum(p != test.y))
         in_twins = int(np.sum((p != test.y) & np.isin(np.asarray(classes)[test.y], list(TWINS))))
         print(f"\n{name}: EMNIST test {1 - errors / n:.2%} ({errors} errors of {n}, "

@@ -46,3 +46,7 @@ size_option = click.option(
     "--size", type=click.IntRange(min=10), default=None,
     help="Samples of a generated dataset (synth, synth62) over all splits; train gets 80% "
          "[default: 50000].")
+reject_option = click.option(
+    "--reject", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+    help="Add the reject class '~' (not one character: touching pairs, parts, rule pieces, "
+         "specks) as this share of the data, each split's rejects made from its own characters.")

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_option,
-                               progress_enabled, quiet_option, resume_option, schedule_option,
-                               size_option)
+                               progress_enabled, quiet_option, reject_option, resume_option,
+                               schedule_option, size_option)
 
 
 
@@ -57,6 +57,10 @@ def _arch(ctx, param, value):
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--balance/--no-balance", default=False,
               help="Draw training samples so every class is equally likely.")
+@click.option("--balance-power", type=click.FloatRange(0, 1, min_open=True), default=1.0,
+              help="With --balance, draw each sample with probability 1/count^P of its "
+                   "class (1: classes equally likely; 0.5: by the square root of their count).")
+@reject_option
 @click.option("--augment/--no-augment", default=True,
               help="Randomly scale, rotate, slant, shift and thicken each training batch.")
 @click.option("--seed", type=int, default=0, help="Seed for initialisation and shuffling.")
@@ -69,13 +73,14 @@ def _arch(ctx, param, value):
 @size_option
 @quiet_option
 def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, schedule,
-          weight_decay, patience, balance, augment, seed, use_float64, out, plots_dir, resume,
-          data_dir, size, quiet):
+          weight_decay, patience, balance, balance_power, reject, augment, seed, use_float64, out,
+          plots_dir, resume, data_dir, size, quiet):
     """Train an MLP (or with --arch a CNN) on DATASET and write the model file OUT.
 
-    DATASET is a name (emnist, nist36, synth, synth62; emnist+synth mixes) or a path (.mat, EMNIST
-    .gz, folder of class folders); a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
-    are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
+    DATASET is a name (emnist, emnist62, nist36, synth, synth62; emnist+synth mixes) or a
+    path (.mat, EMNIST .gz, folder of class folders); a path is split 80/10/10 into
+    train/valid/test. --reject adds the reject class '~' to every split. The best weights by
+    validation accuracy are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
     Ctrl-C stops and saves the best model so far.
 
     \b
@@ -96,9 +101,12 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
     outs = [Path(out)] if len(lr) == 1 else [_with_lr(Path(out), r) for r in lr]
     for o in outs:
         modelfile.check_writable(o)
-    train_set = load_dataset(dataset, "train", data_dir, size)
-    valid_set = load_dataset(dataset, "valid", data_dir, size)
-    test_set = load_dataset(dataset, "test", data_dir, size)
+    splits = {s: load_dataset(dataset, s, data_dir, size) for s in ("train", "valid", "test")}
+    if reject:
+        from ocrkit.data.rejects import split_with_rejects
+        note(f"generating rejects ({reject:.0%} of each split)", quiet)
+        splits = {s: split_with_rejects(ds, reject, s) for s, ds in splits.items()}
+    train_set, valid_set, test_set = splits["train"], splits["valid"], splits["test"]
     note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
          f"samples, {len(train_set.classes)} classes", quiet)
     _note_gaps(train_set, valid_set, test_set, quiet)
@@ -114,10 +122,11 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
         model, result = train_model(
             specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
             batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
-            patience=patience, seed=seed, balance=balance, augment=augment, dtype=dtype,
+            patience=patience, seed=seed, balance=balance and balance_power, augment=augment,
+            dtype=dtype,
             checkpoint_to=ckpt,
             resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
-            config={"dataset": dataset, "size": size,
+            config={"dataset": dataset, "size": size, "reject": reject,
                     **({"arch": arch} if arch else {"hidden": hidden, "activation": activation})})
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; "

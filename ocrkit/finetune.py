@@ -7,9 +7,15 @@ of A-Z and 0-9), the whole network is kept, output layer included, and the label
 onto its classes. Otherwise (lower case, another alphabet, a user's own symbols) the output
 layer is replaced by a fresh one for the dataset's classes. Training is `train_model`'s, the
 one loop every model uses, started from the model's weights.
+
+A model with the reject class (trained with `--reject`) keeps it: rejects generated from the
+new data's own characters are mixed in at the model's training share, so fine-tuning on a
+folder of characters does not teach it that every crop is one.
 """
 from __future__ import annotations
 
+from ocrkit.data.dataset import REJECT
+from ocrkit.data.rejects import SPLIT_SEEDS, with_rejects
 from ocrkit.errors import OcrkitError
 from ocrkit.modelfile import Model
 from ocrkit.train import train_model
@@ -41,10 +47,17 @@ def finetune(base: Model, train, valid, *, freeze: bool = False, head_lr: float 
     budget instead (everything trainable, one learning rate): the baseline fine-tuning has to
     beat. `train_options` go to `train_model` (lr, epochs, batch_size, optimizer, ...).
     """
+    share = base.training.get("reject")
+    if share and REJECT in base.classes and REJECT not in train.classes:
+        train = with_rejects(train, share, SPLIT_SEEDS["train"])
+        if len(valid):
+            valid = with_rejects(valid, share, SPLIT_SEEDS["valid"], normalise_real=False)
     specs, params, classes = adapted(base, train.classes)
     train, valid = train.relabel(classes), valid.relabel(classes)
     replaced = classes != tuple(base.classes)
     config = dict(train_options.pop("config", None) or {})
+    if REJECT in train.classes and share:
+        config["reject"] = share
     if scratch:
         config.update(from_scratch=True, architecture_of=base.source)
         return train_model(specs, train, valid, dtype=base.network.dtype, config=config,

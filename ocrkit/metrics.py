@@ -37,6 +37,53 @@ def top_confusions(cm: np.ndarray, classes, top: int = 10) -> list[tuple[str, st
     return pairs
 
 
+#: Digit/letter twins no single-character model tells apart on every writer (issue 16); on a
+#: page they are settled by context. Lower-case l joins I and 1 in a 62-class model.
+TWINS = ("O0", "I1l", "S5", "Z2")
+#: Case pairs that differ only in size (EMNIST scales every character to its box), decided on
+#: a page from the line's geometry, not by the model. i/I and j/J are not among them: the dot
+#: tells them apart in the crop itself.
+CASE_PAIRS = ("cC", "kK", "mM", "oO", "pP", "sS", "uU", "vV", "wW", "xX", "yY", "zZ")
+
+
+def merge_groups(classes, groups) -> np.ndarray:
+    """A group index per class: classes named together in one of `groups` (strings of class
+    names; groups sharing a class join, so o/O and O/0 make o/O/0) share one index, every
+    other class is a group of its own."""
+    classes = list(classes)
+    group = np.arange(len(classes))
+    for names in groups:
+        members = [classes.index(c) for c in names if c in classes]
+        if len(members) > 1:
+            joined = np.isin(group, group[members])
+            group[joined] = group[members].min()
+    return group
+
+
+def merged_accuracy(cm: np.ndarray, classes, groups) -> float:
+    """Accuracy from a confusion matrix when a reading within the true class's merge group
+    (`merge_groups`) counts as right."""
+    group = merge_groups(classes, groups)
+    same = group[:, None] == group[None, :]
+    total = cm.sum()
+    return float(cm[same].sum() / total) if total else 0.0
+
+
+def reject_scores(cm: np.ndarray, classes) -> dict:
+    """For a model with the reject class: how often real characters are rejected and, when the
+    set has reject samples, the class's precision and recall (None without the class)."""
+    from ocrkit.data.dataset import REJECT
+    if REJECT not in classes:
+        return {}
+    r = list(classes).index(REJECT)
+    real = np.delete(cm, r, axis=0)
+    out = {"rejected": float(real[:, r].sum() / max(real.sum(), 1)), "reject_n": int(cm[r].sum())}
+    if cm[r].sum():
+        out["reject_recall"] = float(cm[r, r] / cm[r].sum())
+        out["reject_precision"] = float(cm[r, r] / max(cm[:, r].sum(), 1))
+    return out
+
+
 def edit_distance(a, b) -> int:
     """Levenshtein distance between two sequences (strings, or lists of words): insertions,
     deletions and substitutions, each costing 1 (rapidfuzz's, in C++)."""
@@ -115,13 +162,16 @@ def autoencoder_report(model, dataset, inputs: np.ndarray | None = None) -> dict
     return {**reconstruction_scores(dataset.x, rec), "reconstructions": rec}
 
 
-def classifier_report(model, dataset, restrict: bool = False) -> dict:
+def classifier_report(model, dataset, restrict: bool = False, merge_twins: bool = False,
+                      merge_case: bool = False) -> dict:
     """Score a classifier Model on a Dataset whose classes it knows.
 
     With `restrict`, the model chooses only among the dataset's classes (a letters-only set
     cannot be misread as digits), as a character whitelist does in an OCR engine.
     Returns accuracy (0..1), n, per-class accuracy, the confusion matrix over the model's
-    classes, and the predictions.
+    classes, and the predictions; `merged` holds the accuracy with TWINS (`merge_twins`),
+    CASE_PAIRS (`merge_case`) or both counted as one class; `reject` holds reject_scores for a
+    model with the reject class.
     """
     from ocrkit.errors import OcrkitError
     if getattr(model, "kind", "classifier") != "classifier":
@@ -143,8 +193,17 @@ def classifier_report(model, dataset, restrict: bool = False) -> dict:
     cm = confusion_matrix(ds.y, pred, len(model.classes))
     per_class = per_class_accuracy(cm)
     present = [i for i, c in enumerate(model.classes) if cm[i].sum() > 0]
+    merged = {}
+    if merge_twins:
+        merged["twins"] = merged_accuracy(cm, model.classes, TWINS)
+    if merge_case:
+        merged["case"] = merged_accuracy(cm, model.classes, CASE_PAIRS)
+    if merge_twins and merge_case:
+        merged["twins+case"] = merged_accuracy(cm, model.classes, TWINS + CASE_PAIRS)
     return {
         "accuracy": accuracy(ds.y, pred),
+        "merged": merged,
+        "reject": reject_scores(cm, model.classes),
         "n": int(len(ds)),
         "per_class": {model.classes[i]: float(per_class[i]) for i in present},
         "confusion": cm,

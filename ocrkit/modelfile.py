@@ -178,6 +178,8 @@ def _check_fields(d: dict) -> None:
     classes = d.get("classes")
     if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
         raise ValueError("'classes' is not a list of strings")
+    if len(set(classes)) != len(classes):
+        raise ValueError("'classes' names a class twice")
     for key in ("training", "history", "scores"):
         if not isinstance(d.get(key, {}), dict):
             raise ValueError(f"'{key}' is not a dict")

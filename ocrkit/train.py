@@ -38,10 +38,11 @@ class TrainResult:
     extra: dict = field(default_factory=dict)
 
 
-def balancing_weights(y: np.ndarray) -> np.ndarray:
-    """Per-sample probabilities that make every class equally likely: 1 / count, normalised."""
-    counts = np.bincount(y)
-    w = 1.0 / counts[y]
+def balancing_weights(y: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Per-sample probabilities 1 / count^power, normalised: with power 1 every class is
+    equally likely, with 0.5 a class is drawn in proportion to the square root of its count."""
+    counts = np.bincount(y).astype(np.float64)
+    w = counts[y] ** -float(power)
     return w / w.sum()
 
 
@@ -57,10 +58,11 @@ class Trainer:
     def __init__(self, network: Network, loss, optimizer: Optimizer, *, epochs: int,
                  batch_size: int = 32, schedule: str = "constant", step_size: int = 10,
                  gamma: float = 0.5, patience: int | None = None, seed: int = 0,
-                 balance: bool = False, augment=None, checkpoint=None,
+                 balance: bool | float = False, augment=None, checkpoint=None,
                  progress: bool | None = None, desc: str = "train", keep_best: bool = True):
         """`keep_best=False` ends with the last epoch's weights: the validation set is then
-        only watched (curves), never used to choose, as when it is the test set."""
+        only watched (curves), never used to choose, as when it is the test set. `balance`
+        (True, or a power in (0, 1]) draws samples by `balancing_weights`."""
         if epochs < 1:
             raise OcrkitError("epochs must be at least 1")
         if batch_size < 1:
@@ -130,7 +132,8 @@ class Trainer:
             best_params = resume["best_params"]
             best_score, best_epoch = resume["best_score"], resume["best_epoch"]
             wait, start_epoch = resume["wait"], resume["epoch"]
-        weights = balancing_weights(target) if self.balance and self.classifier else None
+        weights = (balancing_weights(target, float(self.balance))
+                   if self.balance and self.classifier else None)
 
         show = self.progress if self.progress is not None else sys.stderr.isatty()
         stopped = "completed"
@@ -240,7 +243,7 @@ def checkpoint_path(out) -> "Path":
 def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr: float = 1e-3,
                 epochs: int = 20, batch_size: int = 32, schedule: str = "constant",
                 weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
-                balance: bool = False, augment: bool = False, dtype=np.float32,
+                balance: bool | float = False, augment: bool = False, dtype=np.float32,
                 checkpoint_to=None, resume: bool = False,
                 progress: bool | None = None, desc: str = "train", config: dict | None = None,
                 kind: str = "classifier", noise: float = 0.0,
@@ -369,4 +372,4 @@ def load_checkpoint(path, model) -> dict:
 
 # training options a resumed run must share with its checkpoint (more epochs are allowed)
 RESUME_MUST_MATCH = ("optimizer", "lr", "batch_size", "schedule", "weight_decay", "balance",
-                     "augment", "seed", "dtype", "dataset", "size", "kind", "noise")
+                     "augment", "seed", "dtype", "dataset", "size", "kind", "noise", "reject")

@@ -13,6 +13,10 @@ found). Splits are `train`, `valid`, `test` and `all`.
   present, its train file is split 90/10 into train/valid (stratified, seed 2016) and the test
   file is the test split. With only the test file (as in ../shared/data), that file is split
   80/10/10 into train/valid/test, per class, shuffled with seed 2016.
+- `emnist62`: the same files with all 62 ByClass classes, in ByClass order 0-9, A-Z, a-z,
+  split the same way; its digits and capitals land in exactly the splits they have in
+  `emnist` (emnist.SPLIT_KEY_62), so either set's test split is unseen by a model trained on
+  the other's train split.
 - `synth`: procedural hand-printed characters (ocrkit/data/synth.py), no files needed;
   `size` samples over all splits (train 80%, valid and test 10% each, from disjoint random
   streams), 50,000 by default. Classes 0-9 and A-Z in NIST36 order.
@@ -28,12 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrkit.data.dataset import BYCLASS, NIST36, SIZE, Dataset, stratified_split
+from ocrkit.data.dataset import (BYCLASS, NIST36, REJECT, SIZE, Dataset, class_order,
+                                 stratified_split)
 from ocrkit.errors import OcrkitError
 
 SPLITS = ("train", "valid", "test", "all")
 SPLIT_SEED = 2016
-NAMES = ("nist36", "emnist", "synth", "synth62")
+NAMES = ("nist36", "emnist", "emnist62", "synth", "synth62")
 SYNTH_SIZE = 50_000     # default size of `synth`/`synth62` over all splits (train 80%, valid/test 10%)
 
 EMNIST_TRAIN = "emnist-byclass-train-images-idx3-ubyte.gz"
@@ -45,8 +50,9 @@ HOW_TO_GET = {
     "emnist": "download EMNIST gzip.zip from NIST with 'ocrkit data fetch emnist' (only the "
               "ByClass files are kept)",
 }
+HOW_TO_GET["emnist62"] = HOW_TO_GET["emnist"]
 
-__all__ = ["Dataset", "NIST36", "SIZE", "SPLITS", "default_split", "load_dataset", "data_dirs",
+__all__ = ["BYCLASS", "Dataset", "NIST36", "REJECT", "SIZE", "SPLITS", "default_split", "load_dataset", "data_dirs",
            "find_file", "stratified_split"]
 
 
@@ -79,10 +85,13 @@ def _missing(name, filename, data_dir):
                        f"{HOW_TO_GET[name]} or point --data-dir / OCRKIT_DATA at it")
 
 
-def _pick(ds: Dataset, split: str, fractions=(0.8, 0.1, 0.1)) -> Dataset:
+def _pick(ds: Dataset, split: str, fractions=(0.8, 0.1, 0.1), key=None) -> Dataset:
+    """The `split` part of ds, split per class; `key` (per class index) orders the classes
+    the split visits, as emnist62 needs to share emnist's split."""
     if split == "all":
         return ds
-    parts = dict(zip(("train", "valid", "test"), stratified_split(ds.y, fractions, SPLIT_SEED)))
+    y = ds.y if key is None else key[ds.y]
+    parts = dict(zip(("train", "valid", "test"), stratified_split(y, fractions, SPLIT_SEED)))
     out = ds.subset(parts[split])
     out.info["split"] = split
     return out
@@ -100,24 +109,26 @@ def _load_nist36(split, data_dir):
     return concatenate(parts, "nist36")
 
 
-def _load_emnist(split, data_dir):
-    from ocrkit.data.emnist import load_idx_pair
+def _load_emnist(split, data_dir, byclass=False):
+    from ocrkit.data.emnist import SPLIT_KEY_62, load_idx_pair
+    name, key = ("emnist62", SPLIT_KEY_62) if byclass else ("emnist", None)
     test_path = find_file(EMNIST_TEST, data_dir)
     train_path = find_file(EMNIST_TRAIN, data_dir)
     if train_path is not None and test_path is not None:
         if split == "test":
-            ds = load_idx_pair(test_path)
+            ds = load_idx_pair(test_path, byclass)
         elif split == "all":
-            ds = concatenate([load_idx_pair(train_path), load_idx_pair(test_path)], "emnist")
+            ds = concatenate([load_idx_pair(train_path, byclass),
+                              load_idx_pair(test_path, byclass)], name)
         else:
-            ds = _pick(load_idx_pair(train_path), split if split != "valid" else "test",
-                       (0.9, 0.0, 0.1))
+            ds = _pick(load_idx_pair(train_path, byclass), split if split != "valid" else "test",
+                       (0.9, 0.0, 0.1), key)
         ds.info["split"] = split
     elif test_path is not None:
-        ds = _pick(load_idx_pair(test_path), split)
+        ds = _pick(load_idx_pair(test_path, byclass), split, key=key)
     else:
-        raise _missing("emnist", EMNIST_TEST, data_dir)
-    ds.name = "emnist"
+        raise _missing(name, EMNIST_TEST, data_dir)
+    ds.name = name
     return ds
 
 
@@ -166,8 +177,8 @@ def load_dataset(name: str, split: str = "train", data_dir=None, size: int | Non
         return _load_synth(key, split, size or SYNTH_SIZE)
     if key == "nist36":
         return _load_nist36(split, data_dir)
-    if key == "emnist":
-        return _load_emnist(split, data_dir)
+    if key in ("emnist", "emnist62"):
+        return _load_emnist(split, data_dir, byclass=key == "emnist62")
     path = Path(name)
     if path.exists():
         return _load_path(path, split)
@@ -192,9 +203,7 @@ def concatenate(parts: list[Dataset], name: str) -> Dataset:
     classes = parts[0].classes
     for p in parts[1:]:
         if set(p.classes) - set(classes):
-            union = set(classes) | set(p.classes)
-            order = next((o for o in (NIST36, BYCLASS) if union <= set(o)), sorted(union))
-            classes = tuple(c for c in order if c in union)
+            classes = tuple(class_order(set(classes) | set(p.classes)))
     parts = [p.relabel(classes) for p in parts]
     return Dataset(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]),
                    classes, name, {"parts": [p.name for p in parts]})

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,11 @@ def save_crops(page, folder, truth: str | None = None, name: str | None = None) 
 
     Each line the OCR read is matched to one of the next LOOKAHEAD truth lines (in order)
     with as many characters (spaces aside) that agrees with the reading (case aside) on more
-    than half of them; its characters take the truth's labels, case as written. Lines without such a match keep the model's reading,
-    to be checked by hand. Returns {"written": n, "from_truth": n}.
+    than half of them; its characters take the truth's labels, case as written. Lines without
+    such a match keep the model's reading, to be checked by hand; a reading of the reject
+    class goes to folder `~` (REJECT), which fine-tuning maps back onto that class. Lower and
+    upper case need a case-sensitive file system (an error otherwise). Returns
+    {"written": n, "from_truth": n}.
     """
     from PIL import Image
     folder = Path(folder)
@@ -28,6 +32,7 @@ def save_crops(page, folder, truth: str | None = None, name: str | None = None) 
     name = name or Path(page.path).stem or "page"
     written = from_truth = 0
     next_truth = 0
+    made = set()
     for n, line in enumerate(page.lines):
         chars = [c for w in line.words for c in w.chars]
         read = "".join(c.label for c in chars)
@@ -45,7 +50,14 @@ def save_crops(page, folder, truth: str | None = None, name: str | None = None) 
                 continue                        # not a folder name
             target = folder / label / f"{name}-{n + 1:03d}-{k + 1:03d}.png"
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if label not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(label)
+                    if label not in os.listdir(folder):     # a and A are one folder here
+                        raise OcrkitError(
+                            f"{folder}: this file system does not tell upper- from lower-case "
+                            f"folder names, so '{label}' cannot have a class folder of its "
+                            "own; write the crops to a case-sensitive file system")
                 Image.fromarray(np.round((1 - c.image) * 255).astype(np.uint8)).save(target)
             except OSError as exc:
                 raise OcrkitError(f"{target}: cannot write crop ({exc.strerror or exc})") \

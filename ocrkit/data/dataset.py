@@ -9,8 +9,13 @@ import numpy as np
 #: The classes of NIST36, in its order: A-Z then 0-9.
 NIST36 = tuple(string.ascii_uppercase + string.digits)
 
-#: EMNIST ByClass's 62 classes in its order: 0-9, A-Z, then a-z (the `synth62` dataset's).
+#: The 62 classes of EMNIST ByClass, in its order: 0-9, A-Z, a-z (`emnist62`'s and `synth62`'s).
 BYCLASS = tuple(string.digits + string.ascii_uppercase + string.ascii_lowercase)
+
+#: The reject class: "this crop is not one character" (two touching characters, a piece of
+#: one, a rule line, a speck). A model trained with `ocrkit train ... --reject SHARE` has it as
+#: its last class; it is a reading of a crop, never a character of the text.
+REJECT = "~"
 
 #: Canonical character size: upright (row-major) 32x32 float32 in [0, 1], ink 1 on background 0.
 SIZE = 32
@@ -51,6 +56,16 @@ class Dataset:
         lut = np.array([classes.index(c) for c in self.classes], dtype=np.int64)
         return Dataset(self.x, lut[self.y] if len(self.y) else self.y, classes, self.name,
                        dict(self.info))
+
+
+def class_order(names) -> list[str]:
+    """The order a set of class names is kept in: NIST36's when they all are among A-Z and
+    0-9, otherwise sorted by code point (for 0-9, A-Z, a-z and REJECT that is ByClass order
+    with the reject class last)."""
+    names = set(names)
+    if names <= set(NIST36):
+        return [c for c in NIST36 if c in names]
+    return sorted(names)
 
 
 def stratified_split(y: np.ndarray, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> list[np.ndarray]:

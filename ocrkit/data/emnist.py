@@ -1,9 +1,10 @@
-"""EMNIST in the official IDX gzip layout, reduced to the 36 classes 0-9 and A-Z.
+"""EMNIST in the official IDX gzip layout: all 62 ByClass classes, or the 36 of 0-9 and A-Z.
 
 IDX images are uint8 28x28, white ink on black, stored transposed. They become canonical
 characters here: transposed upright, scaled to [0, 1] and padded by 2 pixels to 32x32. ByClass
-labels 0-9 are the digits and 10-35 the capitals (36-61, lower case, are dropped); they are
-remapped to NIST36 order (A-Z then 0-9).
+labels 0-9 are the digits, 10-35 the capitals and 36-61 lower case. The 36-class set (`emnist`)
+drops lower case and remaps the rest to NIST36 order (A-Z then 0-9); the 62-class set
+(`emnist62`) keeps ByClass order.
 """
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrkit.data.dataset import NIST36, Dataset
+from ocrkit.data.dataset import BYCLASS, NIST36, Dataset
 from ocrkit.errors import OcrkitError
 
 # ByClass label -> NIST36 index: '0'-'9' (0-9) -> 26..35, 'A'-'Z' (10-35) -> 0..25.
 _BYCLASS_TO_NIST36 = np.full(62, -1, dtype=np.int64)
 _BYCLASS_TO_NIST36[:10] = np.arange(26, 36)
 _BYCLASS_TO_NIST36[10:36] = np.arange(26)
+
+#: The key a 62-class set is split by: NIST36 indices for 0-9 and A-Z, 36-61 for a-z. Split
+#: per class in this order, the digits and capitals fall into exactly the train/valid/test
+#: parts of the 36-class set, so its test split stays unseen by a 62-class model.
+SPLIT_KEY_62 = np.concatenate([_BYCLASS_TO_NIST36[:36], np.arange(36, 62)])
 
 
 def read_idx(path) -> np.ndarray:
@@ -73,8 +79,9 @@ def emnist_to_canonical(images: np.ndarray) -> np.ndarray:
     return x
 
 
-def load_idx_pair(images_path) -> Dataset:
-    """An EMNIST ByClass images file and its labels file (found by name) as a 36-class set."""
+def load_idx_pair(images_path, byclass: bool = False) -> Dataset:
+    """An EMNIST ByClass images file and its labels file (found by name) as a 36-class set
+    (NIST36 order), or with `byclass` as the 62-class set in ByClass order."""
     images_path = Path(images_path)
     labels_path = labels_path_for(images_path)
     if labels_path == images_path or not labels_path.exists():
@@ -86,7 +93,11 @@ def load_idx_pair(images_path) -> Dataset:
     if labels.max(initial=0) >= 62:
         raise OcrkitError(f"{labels_path}: labels up to {labels.max()}, not the EMNIST ByClass "
                           "mapping (0-61)")
+    info = {"source": str(images_path)}
+    if byclass:
+        return Dataset(emnist_to_canonical(images), labels.astype(np.int64), BYCLASS,
+                       name=images_path.name, info=info)
     y = _BYCLASS_TO_NIST36[labels]
     keep = np.flatnonzero(y >= 0)
     return Dataset(emnist_to_canonical(images[keep]), y[keep], NIST36, name=images_path.name,
-                   info={"source": str(images_path)})
+                   info=info)

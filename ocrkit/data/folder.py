@@ -2,7 +2,8 @@
 
 Images may be of any size (photos or scans, dark ink on light paper); each goes through the
 shared character normaliser. Classes are in NIST36 order when they are all among A-Z and 0-9,
-otherwise sorted by name.
+otherwise sorted by name (for 0-9, A-Z, a-z that is EMNIST ByClass order; a folder named `~`
+holds REJECT samples, "not one character", and sorts last).
 """
 from __future__ import annotations
 
@@ -10,19 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrkit.data.dataset import NIST36, Dataset
+from ocrkit.data.dataset import Dataset, class_order
 from ocrkit.data.normalize import normalise_character
 from ocrkit.errors import OcrkitError
 from ocrkit.page.image import load_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm", ".ppm"}
-
-
-def class_order(names) -> list[str]:
-    names = list(names)
-    if all(n in NIST36 for n in names):
-        return [c for c in NIST36 if c in names]
-    return sorted(names)
 
 
 def load_folder(root) -> Dataset:
