@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ocrkit.data.dataset import REJECT
 from ocrkit.data.normalize import normalise_character
 from ocrkit.errors import OcrkitError
 from ocrkit.page import case as case_stage
@@ -26,7 +27,7 @@ from ocrkit.page.segment import segment, word_spaces
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
 LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
-REJECT = "~"             # a model's class for "not one character", never output as text
+
 
 
 def read_page(image, model, context: bool = True, path: str = "", size=None,
