@@ -290,7 +290,7 @@ def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
     pieces = long_runs(thin, max(6, int(0.5 * height)), axis=1)
     # ... and a row of the bars of capitals (the tops of T E F Z) is not a rule: a rule's row
     # has at least one piece far longer than any letter's bar
-    longest = long_runs(thin, int(max(1.5 * height, 0.06 * ww)), axis=1)
+    longest = long_runs(thin, int(max(min(1.5 * height, 0.06 * ww), 4 * stroke)), axis=1)
     d = int(max(3, 1.5 * stroke + 1))
 
     def peaks(block: np.ndarray, long_block: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ MAX_BLOBS = 5000         # more components than this is not a page of writing
 MARK = 0.3               # components under this share of the typical height are marks
 WIDE = 0.8               # clusters wider than this many line heights get candidate cuts
 CUT_SPACING = 0.22       # candidate cuts at least this many line heights apart
+LOCAL = 6                # a line's band near a character: that of its this many nearest
 CLIP = 2.0               # gaps are clipped at this many heights when splitting words
 SMALL_LINE = 0.4         # lines whose characters are lower than this share of the page's
                          # typical height are fragments, not writing
@@ -70,28 +71,39 @@ def components(mask: np.ndarray):
     return labels, boxes, areas
 
 
-def group_lines(boxes: np.ndarray) -> list[np.ndarray]:
+def group_lines(boxes: np.ndarray, height: float | None = None) -> list[np.ndarray]:
     """Indices of `boxes` (x0, y0, x1, y1) grouped into lines, top to bottom, each left to
-    right. A box joins the line whose band (median top, median bottom of its members) it
-    overlaps most, by at least half of the smaller height."""
+    right.
+
+    Boxes are taken by the height of their centres; each joins the line whose band near it
+    (the median top and bottom of the LOCAL members of that line nearest to it left to right,
+    so a line may drift or slant) it sits in: its centre inside that band grown by a quarter,
+    or overlapping it by half the smaller height; the nearest such band wins. Otherwise it
+    starts a line."""
+    n = len(boxes)
+    if n == 0:
+        return []
     order = np.argsort((boxes[:, 1] + boxes[:, 3]) / 2, kind="stable")
+    xc = (boxes[:, 0] + boxes[:, 2]) / 2
     members: list[list[int]] = []
-    bands: list[list[float]] = []
     for i in order:
         y0, y1 = float(boxes[i, 1]), float(boxes[i, 3])
-        best, best_overlap = -1, 0.0
-        for k, (b0, b1) in enumerate(bands[-8:], start=max(0, len(bands) - 8)):
+        cy = (y0 + y1) / 2
+        best, best_dist = -1, np.inf
+        for k in range(max(0, len(members) - 12), len(members)):
+            m = np.array(members[k])
+            near = m[np.argsort(np.abs(xc[m] - xc[i]), kind="stable")[:LOCAL]]
+            b0, b1 = float(np.median(boxes[near, 1])), float(np.median(boxes[near, 3]))
             overlap = min(y1, b1) - max(y0, b0)
-            need = 0.5 * min(y1 - y0, b1 - b0)
-            if overlap >= need and overlap > best_overlap:
-                best, best_overlap = k, overlap
+            grow = 0.25 * (b1 - b0)
+            inside = b0 - grow <= cy <= b1 + grow
+            dist = abs(cy - (b0 + b1) / 2)
+            if (inside or overlap >= 0.5 * min(y1 - y0, b1 - b0)) and dist < best_dist:
+                best, best_dist = k, dist
         if best < 0:
             members.append([int(i)])
-            bands.append([y0, y1])
         else:
             members[best].append(int(i))
-            m = boxes[members[best]]
-            bands[best] = [float(np.median(m[:, 1])), float(np.median(m[:, 3]))]
     lines = [np.array(sorted(m, key=lambda j: (boxes[j, 0], boxes[j, 2]))) for m in members]
     lines.sort(key=lambda m: float(np.median((boxes[m, 1] + boxes[m, 3]) / 2)))
     return lines
@@ -151,7 +163,7 @@ def segment(mask: np.ndarray, height: float, stroke: float
     out: list[LineSegment] = []
     next_id = 1
     mark_used = np.zeros(len(boxes), bool)
-    for line in group_lines(boxes[main]):
+    for line in group_lines(boxes[main], height):
         idx = main[line]
         b = boxes[idx]
         top, bottom = float(np.median(b[:, 1])), float(np.median(b[:, 3]))
