@@ -105,7 +105,8 @@ def test_the_surroundings_of_the_sheet_are_not_text(model):
 
 
 def test_a_skewed_page_is_turned_level_and_its_boxes_are_in_the_photos_pixels(model):
-    image, lines = grey_page("LEVEL LINES\nTURN THE PAGE", seed=5, char_height=50)
+    image, lines = grey_page("LEVEL LINES ARE READ\nTURN THE PAGE BACK\nONE TWO THREE FOUR",
+                             seed=5, char_height=50)
     pil = Image.fromarray(image)
     turned = np.asarray(pil.rotate(6, resample=Image.BILINEAR, expand=False, fillcolor=235))
     truth = truth_of(lines)
