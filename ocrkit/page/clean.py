@@ -37,6 +37,7 @@ MAX_WORK_PIXELS = 4.5e6     # working images hold at most this many pixels
 MAX_SKEW = 10.0             # degrees
 RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
+RULE_PIECE = 2.0            # a rule holds a piece at least this many heights long somewhere
 RULE_COVER = 0.25           # share of a strip's width a rule's row of ink covers
 
 
@@ -274,11 +275,16 @@ def runs_leaving(mask: np.ndarray, part: np.ndarray, axis: int, min_out: int = 2
 
 
 def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
-    """The ink on the rows of ruled paper. A rule's row is a thin peak of the row profile of
-    long runs (runs longer than half a character): it covers more than RULE_COVER of the
-    width, and rows a few pixels above and below hold far less (a line of writing spreads its
-    long strokes over its whole height). Rows are found over the whole page and again strip by
-    strip (rules that curve or drift a little), and every horizontal run of ink on them,
+    """The ink on the rows of ruled paper.
+
+    A rule's row is a thin peak of the row profile of long runs (runs of thin ink longer than
+    half a character): it covers more than RULE_COVER of the width, and rows a few pixels
+    above and below hold far less (a line of writing spreads its long strokes over its whole
+    height). Rows are found strip by strip, so rules that curve or drift a little are
+    followed; a strip's row counts when it holds a piece longer than any letter's bar
+    (RULE_PIECE heights), or continues such a row of a neighbouring strip within a few
+    pixels: a rule runs on across the page, while a row of capitals' bars (the feet of L E Z
+    on one baseline) stops with its line. Every horizontal run of ink on a rule's rows,
     however short, is the rule's: a rule the threshold broke into pieces goes out whole."""
     hh, ww = mask.shape
     # only thin ink can be a rule: take out what is thicker, top to bottom, than a stroke or
@@ -288,37 +294,52 @@ def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
     thick = ndimage.maximum_filter1d(ndimage.minimum_filter1d(m8, k, axis=0), k, axis=0)
     thin = mask & ~thick.astype(bool)
     pieces = long_runs(thin, max(6, int(0.5 * height)), axis=1)
-    # ... and a row of the bars of capitals (the tops of T E F Z) is not a rule: a rule's row
-    # has at least one piece far longer than any letter's bar
-    longest = long_runs(thin, int(max(min(1.5 * height, 0.06 * ww), 4 * stroke)), axis=1)
+    longest = long_runs(thin, int(max(RULE_PIECE * height, 4 * stroke)), axis=1)
     d = int(max(3, 1.5 * stroke + 1))
-
-    def peaks(block: np.ndarray, long_block: np.ndarray) -> np.ndarray:
-        cover = block.sum(1) / max(block.shape[1], 1)
+    width = int(max(4 * height, ww / 8))
+    edges = list(range(0, ww, width))
+    if len(edges) > 1 and ww - edges[-1] < width // 2:
+        edges.pop()
+    strips = list(zip(edges, edges[1:] + [ww]))
+    candidate, sure = [], []
+    for x0, x1 in strips:
+        cover = pieces[:, x0:x1].sum(1) / max(x1 - x0, 1)
         band = np.convolve(cover, np.ones(3), "same")
         around = np.maximum(np.roll(band, d), np.roll(band, -d))
-        has_long = np.convolve(long_block.any(1), np.ones(5), "same") > 0
-        found = (band > RULE_COVER) & (around < 0.35 * band) & has_long
+        found = (band > RULE_COVER) & (around < 0.35 * band)
+        has_long = np.convolve(longest[:, x0:x1].any(1), np.ones(5), "same") > 0
         # the rule's own rows: those near a peak holding at least half of its densest row
         # (not the rows of a letter's bar lying on it, which would go with it)
         near = ndimage.binary_dilation(found, iterations=2)
         top = ndimage.maximum_filter1d(cover, 5)
-        return near & (cover >= 0.5 * top) & (cover > 0)
-
+        rows = near & (cover >= 0.5 * top) & (cover > 0)
+        candidate.append(rows)
+        sure.append(rows & ndimage.binary_dilation(found & has_long, iterations=2))
+    # a candidate row holds when it continues a sure row of a neighbouring strip
+    tol = max(3, int(stroke))
+    changed = True
+    while changed:
+        changed = False
+        for s in range(len(strips)):
+            for t in (s - 1, s + 1):
+                if 0 <= t < len(strips) and sure[t].any():
+                    grown = candidate[s] & ndimage.binary_dilation(sure[t], iterations=tol)
+                    if (grown & ~sure[s]).any():
+                        sure[s] = sure[s] | _whole_rows(candidate[s], grown)
+                        changed = True
     out = np.zeros_like(mask)
     short = long_runs(mask, 3, axis=1)
-    rows = peaks(pieces, longest)
-    if rows.any():
-        out |= short & rows[:, None]
-    width = int(max(4 * height, ww / 8))
-    for x0 in range(0, ww, width):
-        x1 = min(ww, x0 + width) if ww - (x0 + width) >= width // 2 else ww
-        rows = peaks(pieces[:, x0:x1], longest[:, x0:x1])
+    for (x0, x1), rows in zip(strips, sure):
         if rows.any():
             out[:, x0:x1] |= short[:, x0:x1] & rows[:, None]
-        if x1 == ww:
-            break
     return out
+
+
+def _whole_rows(rows: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The runs of True in `rows` (1-D) that `seed` touches."""
+    labels, n = ndimage.label(rows)
+    hit = np.unique(labels[seed & rows])
+    return np.isin(labels, hit[hit > 0])
 
 
 def _borders(mask, horizontal, height: float, stroke: float) -> np.ndarray:
