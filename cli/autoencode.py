@@ -126,7 +126,8 @@ def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, sched
     scores = report["scores"]
     model.scores = {"dataset": dataset, **scores}
     modelfile.save(model, out)
-    ckpt.unlink(missing_ok=True)
+    if result.stopped != "interrupted":         # an interrupted run can go on with --resume
+        ckpt.unlink(missing_ok=True)
 
     curves = plots.training_curves({"autoencoder": result.history},
                                    plots_dir / f"{out.stem}-curves.png")
@@ -161,7 +162,7 @@ def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, sched
                        f"PCA {pca_psnr:.2f} dB")
     if result.stopped == "interrupted":
         note(f"interrupted: the best model so far (epoch {result.best_epoch}) is saved to "
-             f"{out}", quiet)
+             f"{out}; continue the run with --resume (from {ckpt})", quiet)
         raise SystemExit(130)
 
 

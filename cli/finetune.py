@@ -56,6 +56,7 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
                       --compare-scratch --plots docs/img -o out/choice.pkl
     """
     from ocrkit import modelfile, plots
+    from ocrkit.files import atomic_write
     from ocrkit.finetune import finetune as run_finetune
     from ocrkit.train import record_scores
 
@@ -96,7 +97,8 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
     plots_dir = Path(plots_dir)
     curves = plots.training_curves(runs, plots_dir / f"{out.stem}-curves.png",
                                    held_out="test" if few_shot else "valid")
-    (plots_dir / f"{out.stem}-runs.json").write_text(json.dumps(results, indent=2))
+    atomic_write(plots_dir / f"{out.stem}-runs.json", json.dumps(results, indent=2),
+                 what="run summary")
     note(f"curves written to {curves}", quiet)
 
 

@@ -74,9 +74,11 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
     """Train an MLP (or with --arch a CNN) on DATASET and write the model file OUT.
 
     DATASET is a name (emnist, nist36, synth, synth62; emnist+synth mixes) or a path (.mat, EMNIST
-    .gz, folder of class folders); a path is split 80/10/10 into train/valid/test. The best weights by validation accuracy
-    are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
-    Ctrl-C stops and saves the best model so far.
+    .gz, folder of class folders); a path is split 80/10/10 into train/valid/test. The best
+    weights by validation accuracy are kept; a checkpoint OUT.ckpt is written every epoch and
+    removed when the run ends. Ctrl-C stops and saves the best model so far, keeping the
+    checkpoint for --resume. A run that diverges (the loss NaN, or 100 times its start)
+    stops at once and writes no model.
 
     \b
     Examples:
@@ -89,7 +91,9 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
 
     from ocrkit import modelfile, plots
     from ocrkit.data import load_dataset
-    from ocrkit.train import arch_specs, checkpoint_path, mlp_specs, record_scores, train_model
+    from ocrkit.files import atomic_write
+    from ocrkit.train import (TrainingDiverged, arch_specs, checkpoint_path, mlp_specs,
+                              record_scores, train_model)
 
     if resume and len(lr) > 1:
         raise click.UsageError("--resume continues one run; give a single --lr")
@@ -108,23 +112,32 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
         specs = mlp_specs(hidden, activation, len(train_set.classes))
     dtype = np.float64 if use_float64 else np.float32
     plots_dir = Path(plots_dir)
-    runs, results = {}, []
+    runs, results, diverged = {}, [], []
     for rate, path in zip(lr, outs):
         ckpt = checkpoint_path(path)
-        model, result = train_model(
-            specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
-            batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
-            patience=patience, seed=seed, balance=balance, augment=augment, dtype=dtype,
-            checkpoint_to=ckpt,
-            resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
-            config={"dataset": dataset, "size": size,
-                    **({"arch": arch} if arch else {"hidden": hidden, "activation": activation})})
+        try:
+            model, result = train_model(
+                specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
+                batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
+                patience=patience, seed=seed, balance=balance, augment=augment, dtype=dtype,
+                checkpoint_to=ckpt,
+                resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
+                config={"dataset": dataset, "size": size,
+                        **({"arch": arch} if arch else {"hidden": hidden,
+                                                         "activation": activation})})
+        except TrainingDiverged as exc:     # no model written: an existing one stays as it was
+            if len(lr) == 1:
+                raise TrainingDiverged(f"{exc}; nothing was written to {path}") from None
+            note(f"lr {rate:g}: {exc}; nothing was written to {path}", quiet)
+            diverged.append(rate)
+            continue
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; "
                                        "nothing saved")
         test_accuracy = record_scores(model, result, valid_set, test_set, dataset)
         modelfile.save(model, path)
-        ckpt.unlink(missing_ok=True)
+        if result.stopped != "interrupted":     # an interrupted run can go on with --resume
+            ckpt.unlink(missing_ok=True)
         runs[f"lr {rate:g}"] = result.history
         results.append({"lr": rate, "model": str(path), "best_epoch": result.best_epoch,
                         "stopped": result.stopped, "valid_accuracy": result.best_score,
@@ -142,13 +155,20 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
                               "first-layer weights after training")
         if result.stopped == "interrupted":
             note(f"interrupted: the best model so far (epoch {result.best_epoch}) is saved "
-                 f"to {path}", quiet)
+                 f"to {path}; continue the run with --resume (from {ckpt})", quiet)
             break
+    failed = ", ".join(f"{r:g}" for r in diverged)
+    if not results:
+        raise click.ClickException(f"every run diverged (--lr {failed}); try lower rates")
     curves = plots.training_curves(runs, plots_dir / f"{Path(out).stem}-curves.png")
     note(f"plots written to {plots_dir}/ ({curves.name} and weight grids)", quiet)
-    (plots_dir / f"{Path(out).stem}-runs.json").write_text(json.dumps(results, indent=2))
+    atomic_write(plots_dir / f"{Path(out).stem}-runs.json", json.dumps(results, indent=2),
+                 what="run summary")
     if results[-1]["stopped"] == "interrupted":
         raise SystemExit(130)
+    if diverged:
+        raise click.ClickException(f"--lr {failed} diverged and wrote no model; the other "
+                                   "runs are saved")
 
 
 def _note_gaps(train_set, valid_set, test_set, quiet):
