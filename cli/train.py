@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_option,
-                               progress_enabled, quiet_option, resume_option, schedule_option,
-                               size_option)
+from ocrkit.cli.common import (FiniteFloatRange, batch_range, data_dir_option, epochs_range,
+                               note, optimizer_option, plots_option, progress_enabled,
+                               quiet_option, rate_range, resume_option, schedule_option,
+                               seed_option, size_option)
 
 
 
@@ -19,6 +20,12 @@ def _hidden(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a comma-separated list of sizes, e.g. 512,256")
     if any(s < 1 for s in sizes):
         raise click.BadParameter("layer sizes must be positive")
+    from ocrkit.engine.network import plan
+    from ocrkit.engine.specs import mlp_specs
+    try:                    # the network on a 32x32 character must be within ocrkit's limits
+        plan(mlp_specs(sizes, "relu", 62), (32, 32))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc))
     return sizes
 
 
@@ -44,22 +51,22 @@ def _arch(ctx, param, value):
               "fcN[bn], drop[P]).")
 @click.option("--activation", type=click.Choice(["sigmoid", "tanh", "relu"]), default="relu",
               help="Hidden-layer activation.")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, help="Training epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Mini-batch size.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), multiple=True,
+@click.option("--epochs", type=epochs_range, default=20, help="Training epochs.")
+@click.option("--batch-size", type=batch_range, default=32, help="Mini-batch size.")
+@click.option("--lr", type=rate_range, multiple=True,
               default=[1e-3], help="Learning rate; give several to train one run each and "
               "plot them together.")
 @optimizer_option
 @schedule_option
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0,
+@click.option("--weight-decay", type=FiniteFloatRange(min=0), default=0.0,
               help="L2 penalty on weights.")
-@click.option("--patience", type=click.IntRange(min=1), default=None,
+@click.option("--patience", type=epochs_range, default=None,
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--balance/--no-balance", default=False,
               help="Draw training samples so every class is equally likely.")
 @click.option("--augment/--no-augment", default=True,
               help="Randomly scale, rotate, slant, shift and thicken each training batch.")
-@click.option("--seed", type=int, default=0, help="Seed for initialisation and shuffling.")
+@seed_option()
 @click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="model.pkl",
               help="Model file to write.")

@@ -39,6 +39,7 @@ import os
 import shutil
 import struct
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -835,3 +836,28 @@ def prepare_page_file(case, folder: Path) -> Path:
 @target("page_file", FILE_CASE, prepare_page_file, **PAGE_LIMITS)
 def run_page_file(path: Path) -> None:
     invoke("ocr", path, "-q")
+
+
+# -- the harness's own check: each outcome it must tell apart --------------------------------------
+def _selftest(what: str) -> None:
+    from ocrkit.errors import OcrkitError
+    if what == "refuse":
+        raise OcrkitError("a clear refusal")
+    if what == "crash":
+        raise KeyError("a bug")
+    if what == "hang":
+        time.sleep(3600)
+    if what == "slow":
+        end = time.process_time() + 1.5
+        while time.process_time() < end:
+            pass
+    if what == "memory":
+        np.ones(200 << 17)          # 200 MB, touched
+    if what == "segfault":
+        import ctypes
+        ctypes.string_at(0)
+
+
+target("selftest", st.sampled_from(["ok", "refuse", "crash", "hang", "slow", "memory",
+                                    "segfault"]),
+       lambda case, folder: case, seconds=1, memory_mb=100, wall_seconds=5)(_selftest)
