@@ -29,6 +29,7 @@ import io
 import math
 import os
 import pickle
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,7 +94,7 @@ class _Calls:
     still allocate (the file's size: a real array's bytes are in the file)."""
 
     def __init__(self, budget: int):
-        self.budget = budget
+        self.budget = self.file_size = budget
         numpy_core = np._core if hasattr(np, "_core") else np.core
         self._reconstruct_np = numpy_core.multiarray._reconstruct
         self._scalar_np = numpy_core.multiarray.scalar
@@ -251,6 +252,17 @@ class _RestrictedUnpickler(pickle._Unpickler):
             _check_key(item)
         self.append(frozenset(items))
 
+    def load_bytearray8(self):
+        """As pickle's, but never allocating more than the file holds (it makes the declared
+        length's bytearray before reading)."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        if size > self.calls.file_size:
+            raise pickle.UnpicklingError("corrupt: a bytearray longer than the file")
+        data = bytearray(size)
+        if self.readinto(data) != size:
+            raise pickle.UnpicklingError("corrupt: a truncated bytearray")
+        self.append(data)
+
     def load_append(self):
         value = self.stack.pop()
         _check_target(self.stack[-1], list)
@@ -265,7 +277,8 @@ class _RestrictedUnpickler(pickle._Unpickler):
                        (pickle.SETITEM, "load_setitem"), (pickle.SETITEMS, "load_setitems"),
                        (pickle.DICT, "load_dict"), (pickle.ADDITEMS, "load_additems"),
                        (pickle.FROZENSET, "load_frozenset"), (pickle.APPEND, "load_append"),
-                       (pickle.APPENDS, "load_appends")):
+                       (pickle.APPENDS, "load_appends"),
+                       (pickle.BYTEARRAY8, "load_bytearray8")):
         dispatch[_op[0]] = locals()[_name]
     for _op, _what in ((pickle.NEWOBJ, "NEWOBJ"), (pickle.NEWOBJ_EX, "NEWOBJ_EX"),
                        (pickle.INST, "INST"), (pickle.OBJ, "OBJ")):

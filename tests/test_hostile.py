@@ -131,6 +131,8 @@ def test_model_file_size_is_capped(tmp_path):
      b"\x00O\x89\x88\x87R\x89]tb."),
     # a tuple nested a million deep as a dict key: hash() recurses in C and segfaults
     ("deep-tuple-key", b"\x80\x04}" + b")" + b"\x85" * 1_000_000 + b"Ns."),
+    # a bytearray declaring a terabyte: pickle's Python loader allocates it before reading
+    ("bytearray8", b"\x80\x05\x96" + struct.pack("<Q", 1 << 40) + b"."),
     # numpy.ndarray called directly with a huge shape: 8 GB of Python objects
     ("ndarray-call", b"\x80\x04cnumpy\nndarray\n(J\x00\xe1\xf5\x05\x85X\x01\x00\x00\x00O"
      b"tR."),
