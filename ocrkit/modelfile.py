@@ -346,7 +346,12 @@ class Model:
         if self.kind != "classifier":
             raise OcrkitError(f"{self.source or 'the model'} is an {self.kind}, not a "
                               "classifier: it has no classes to predict")
-        return self.network.predict(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            probs = self.network.predict(x)
+        if not np.isfinite(probs).all():        # finite weights can still overflow float32
+            raise OcrkitError(f"{self.source or 'the model'} gives NaN or infinite outputs "
+                              "(its weights overflow): not a usable model")
+        return probs
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.argmax(self.predict_proba(x), axis=1)
@@ -402,6 +407,8 @@ class Model:
                                  f"architecture needs {shape}")
             if not np.isfinite(params[key]).all():
                 raise ValueError(f"parameter {key} holds NaN or infinite values")
+            if key.endswith(".var") and (params[key] < 0).any():
+                raise ValueError(f"batch-norm variances {key} are negative")
         classes = tuple(d["classes"])
         outputs = math.prod(planned.output_shape)
         if d["kind"] == "classifier" and outputs != len(classes):

@@ -860,4 +860,4 @@ def _selftest(what: str) -> None:
 
 target("selftest", st.sampled_from(["ok", "refuse", "crash", "hang", "slow", "memory",
                                     "segfault"]),
-       lambda case, folder: case, seconds=1, memory_mb=100, wall_seconds=5)(_selftest)
+       lambda case, folder: case, seconds=1, memory_mb=100, wall_seconds=15)(_selftest)

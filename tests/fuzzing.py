@@ -89,6 +89,7 @@ def serve() -> None:
     fuzz_targets.warm_up()
     limit = _status_kb("VmSize") * 1024 + ADDRESS_SPACE
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _send(wire_out, "ready")            # start-up (imports, the default model) is not a case
     while (message := _receive(wire_in)) is not None:
         name, case = message
         target = fuzz_targets.TARGETS[name]
@@ -136,6 +137,9 @@ class Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
             preexec_fn=lambda: os.nice(10))
         self.cases = 0
+        if not select.select([self.proc.stdout], [], [], 600)[0] or \
+                _receive(self.proc.stdout) != "ready":
+            raise RuntimeError("the fuzz worker did not start")
 
     def stop(self):
         if self.proc is not None:
