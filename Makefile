@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test bench models scores finetune-demo twins pages clean
+.PHONY: install demo test fuzz bench models scores finetune-demo twins pages clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,15 @@ demo: install
 
 test: install
 	OCRKIT_DATA=$(DATA) $(BIN)/python -m pytest -q
+
+# Everything ocrkit reads from strangers, FUZZ_CASES hypothesis cases per target, each in a
+# niced worker under a time and memory limit; prints crashes/hangs/over-limit counts and saves
+# a reproducer of each failure class in out/fuzz/ (docs/SECURITY.md). One target:
+# make fuzz FUZZ_TARGETS=page_array
+FUZZ_CASES ?= 10000
+FUZZ_TARGETS ?=
+fuzz: install
+	OCRKIT_DATA=$(DATA) nice -n 10 $(BIN)/python tests/fuzzing.py $(FUZZ_TARGETS) -n $(FUZZ_CASES)
 
 OCRKIT := OCRKIT_DATA=$(DATA) $(BIN)/ocrkit
 NIST26 := $(DATA)/nist26/nist26_valid.mat

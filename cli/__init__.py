@@ -11,6 +11,18 @@ import click
 from ocrkit import __version__
 
 
+# What to try when a command runs out of memory, by command.
+MEMORY_ADVICE = {
+    "train": "try a smaller --batch-size, network or dataset (--size)",
+    "finetune": "try a smaller --batch-size or dataset",
+    "autoencode": "try a smaller --batch-size, network or dataset (--size)",
+    "evaluate": "try a smaller dataset (--split, --size)",
+    "confusion": "try a smaller dataset (--split, --size)",
+    "ocr": "the image is too large for this machine's memory; try a smaller one",
+    "synth": "try a smaller page (--char-height) or --n",
+}
+
+
 class OcrkitGroup(click.Group):
     def invoke(self, ctx):
         from ocrkit.errors import OcrkitError
@@ -19,8 +31,10 @@ class OcrkitGroup(click.Group):
         except OcrkitError as exc:
             raise click.ClickException(str(exc)) from None
         except MemoryError:
-            raise click.ClickException("out of memory; try a smaller --batch-size or dataset") \
-                from None
+            command = ctx.invoked_subcommand or ctx.info_name
+            top = ctx.find_root().invoked_subcommand or command
+            advice = MEMORY_ADVICE.get(top, "the input is too large for this machine's memory")
+            raise click.ClickException(f"out of memory in 'ocrkit {top}'; {advice}") from None
 
 
 @click.group(cls=OcrkitGroup, context_settings={"help_option_names": ["-h", "--help"],

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (data_dir_option, format_option, note, optimizer_option,
-                               plots_option, progress_enabled, quiet_option, resume_option,
-                               schedule_option, size_option, split_option)
+from ocrkit.cli.common import (FiniteFloatRange, batch_range, data_dir_option, epochs_range,
+                               format_option, note, optimizer_option, plots_option,
+                               progress_enabled, quiet_option, rate_range, resume_option,
+                               schedule_option, seed_option, size_option, split_option)
 from ocrkit.cli.train import _hidden
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
@@ -31,20 +32,20 @@ def _activations(ctx, param, value):
 @click.option("--activation", default="relu", callback=_activations,
               help="Hidden-layer activation, or one per layer (relu,relu,tanh); the output "
                    "layer is sigmoid.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, help="Training epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Mini-batch size.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3,
+@click.option("--epochs", type=epochs_range, default=30, help="Training epochs.")
+@click.option("--batch-size", type=batch_range, default=32, help="Mini-batch size.")
+@click.option("--lr", type=rate_range, default=1e-3,
               help="Learning rate (the loss is the squared error summed over pixels, averaged "
                    "over the batch).")
 @optimizer_option
 @schedule_option
-@click.option("--noise", type=click.FloatRange(0, 1, max_open=True), default=0.0,
+@click.option("--noise", type=FiniteFloatRange(0, 1, max_open=True), default=0.0,
               help="Denoising: train on inputs with this share of pixels set to 0 or 1 "
                    "(salt and pepper); targets stay clean.")
 @click.option("--classes", default=None,
               help="Classes the reconstruction figure shows, 2 samples each, e.g. AB12Z "
                    "[default: 5 spread over the dataset's classes].")
-@click.option("--seed", type=int, default=0, help="Seed for initialisation, shuffling, noise.")
+@seed_option("Seed for initialisation, shuffling, noise.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
               help="Model file to write [default: autoencoder.pkl]; with --reconstruct, the "
                    "figure [default: reconstruction.png].")
@@ -126,7 +127,8 @@ def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, sched
     scores = report["scores"]
     model.scores = {"dataset": dataset, **scores}
     modelfile.save(model, out)
-    ckpt.unlink(missing_ok=True)
+    if result.stopped != "interrupted":         # an interrupted run can go on with --resume
+        ckpt.unlink(missing_ok=True)
 
     curves = plots.training_curves({"autoencoder": result.history},
                                    plots_dir / f"{out.stem}-curves.png")
@@ -161,7 +163,7 @@ def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, sched
                        f"PCA {pca_psnr:.2f} dB")
     if result.stopped == "interrupted":
         note(f"interrupted: the best model so far (epoch {result.best_epoch}) is saved to "
-             f"{out}", quiet)
+             f"{out}; continue the run with --resume (from {ckpt})", quiet)
         raise SystemExit(130)
 
 

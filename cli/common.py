@@ -1,9 +1,32 @@
 """Options and helpers shared by several commands."""
 from __future__ import annotations
 
+import math
 import sys
 
 import click
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (FloatRange lets nan through: every
+    comparison with it is False)."""
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return rv
+
+
+def seed_option(help: str = "Seed for initialisation and shuffling."):
+    return click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, help=help)
+
+
+MAX_EPOCHS = 100_000
+MAX_BATCH = 65_536
+epochs_range = click.IntRange(1, MAX_EPOCHS)
+batch_range = click.IntRange(1, MAX_BATCH)
+rate_range = FiniteFloatRange(min=0, min_open=True)
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False), default=None,
@@ -43,7 +66,7 @@ def note(message: str, quiet: bool = False) -> None:
 def progress_enabled(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 size_option = click.option(
-    "--size", type=click.IntRange(min=10), default=None,
+    "--size", type=click.IntRange(10, 2_000_000), default=None,
     help="Samples of a generated dataset (synth, synth62) over all splits; train gets 80% "
          "[default: 50000].")
 reject_option = click.option(

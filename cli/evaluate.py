@@ -128,7 +128,8 @@ def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, d
 @size_option
 @click.option("--out", "out", type=click.Path(dir_okay=False), default="confusion.png",
               help="Where to write the confusion-matrix figure.")
-@click.option("--top", type=click.IntRange(min=1), default=10, help="How many confused pairs.")
+@click.option("--top", type=click.IntRange(1, 100_000), default=10,
+              help="How many confused pairs.")
 @quiet_option
 def confusion(model, dataset, split, restrict, merge_twins, merge_case, reject, data_dir, size,
               out, top, quiet):

@@ -7,26 +7,27 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_option,
-                               progress_enabled, quiet_option, schedule_option, size_option)
+from ocrkit.cli.common import (batch_range, data_dir_option, epochs_range, note,
+                               optimizer_option, plots_option, progress_enabled, quiet_option,
+                               rate_range, schedule_option, seed_option, size_option)
 
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("dataset")
-@click.option("--epochs", type=click.IntRange(min=1), default=15, help="Training epochs.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3,
+@click.option("--epochs", type=epochs_range, default=15, help="Training epochs.")
+@click.option("--lr", type=rate_range, default=1e-3,
               help="Learning rate of the feature layers (all layers without --head-lr).")
-@click.option("--head-lr", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--head-lr", type=rate_range, default=None,
               help="Learning rate of the output layer [default: --lr].")
 @click.option("--freeze/--no-freeze", default=False,
               help="Train only the output layer; the feature layers stay as they are.")
 @optimizer_option
 @schedule_option
-@click.option("--batch-size", type=click.IntRange(min=1), default=32)
+@click.option("--batch-size", type=batch_range, default=32)
 @click.option("--augment/--no-augment", default=True,
               help="Random affine, elastic, stroke-width and noise variants of each batch.")
-@click.option("--train-per-class", type=click.IntRange(min=1), default=None,
+@click.option("--train-per-class", type=click.IntRange(1, 10_000_000), default=None,
               help="Few-shot protocol: train on this many samples of each class and test on "
                    "all the rest, keeping the last epoch's weights (the test set is watched "
                    "for the curves, never used to choose) [default: the dataset's train/"
@@ -34,7 +35,7 @@ from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_op
 @click.option("--compare-scratch", is_flag=True,
               help="Also train the same architecture from scratch on the same data and budget, "
                    "and plot both curves.")
-@click.option("--seed", type=int, default=0)
+@seed_option("Seed for the new layer, shuffling and the few-shot split.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="finetuned.pkl",
               help="Model file to write.")
 @plots_option("the curves")
@@ -56,6 +57,7 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
                       --compare-scratch --plots docs/img -o out/choice.pkl
     """
     from ocrkit import modelfile, plots
+    from ocrkit.files import atomic_write
     from ocrkit.finetune import finetune as run_finetune
     from ocrkit.train import record_scores
 
@@ -96,7 +98,8 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
     plots_dir = Path(plots_dir)
     curves = plots.training_curves(runs, plots_dir / f"{out.stem}-curves.png",
                                    held_out="test" if few_shot else "valid")
-    (plots_dir / f"{out.stem}-runs.json").write_text(json.dumps(results, indent=2))
+    atomic_write(plots_dir / f"{out.stem}-runs.json", json.dumps(results, indent=2),
+                 what="run summary")
     note(f"curves written to {curves}", quiet)
 
 

@@ -20,28 +20,48 @@ def inspect(model, fmt):
     from ocrkit import modelfile
     m = modelfile.load(model)
     net = m.network
+    history = m.history.get("train_loss", [])
     info = {
         "model": str(model), "kind": m.kind, "created": m.created,
         "architecture": net.specs, "input_shape": list(net.input_shape),
         "parameters": int(net.n_params()), "dtype": net.dtype.name,
         "classes": "".join(m.classes), "scores": m.scores, "training": m.training,
-        "epochs_trained": len(m.history.get("train_loss", [])),
+        "epochs_trained": len(history) if isinstance(history, list) else 0,
     }
-    if fmt == "json":
-        click.echo(json.dumps(info, indent=2, default=str))
+    if fmt == "json":       # metadata from a stranger's file: keys as text, odd values too
+        click.echo(json.dumps(_jsonable(info), indent=2))
         return
     click.echo(f"model        {model} ({m.kind}, {info['parameters']:,} parameters, "
                f"{info['dtype']})")
-    click.echo(f"created      {m.created or 'unknown'}")
+    click.echo(f"created      {_shown(m.created) or 'unknown'}")
     layers = " -> ".join(_describe(s) for s in net.specs)
     click.echo(f"architecture input {'x'.join(map(str, net.input_shape))} -> {layers}")
     click.echo(f"classes      {info['classes']} ({len(m.classes)})")
     for k, v in m.scores.items():
-        click.echo(f"score        {k}: {v:.4f}" if isinstance(v, float) else f"score        {k}: {v}")
+        click.echo(f"score        {_shown(k)}: {v:.4f}" if isinstance(v, float)
+                   else f"score        {_shown(k)}: {_shown(v)}")
     for k, v in m.training.items():
-        click.echo(f"training     {k}: {v}")
+        click.echo(f"training     {_shown(k)}: {_shown(v)}")
     if info["epochs_trained"]:
         click.echo(f"history      {info['epochs_trained']} epochs")
+
+
+def _jsonable(value):
+    """Plain data as JSON can hold it: dict keys as text, bytes and sets as text."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _shown(value, most: int = 200) -> str:
+    """A value as one line of text safe for a terminal (control characters escaped)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 def _describe(spec: dict) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import click
 
 from ocrkit.cli import OcrkitGroup
-from ocrkit.cli.common import note, quiet_option
+from ocrkit.cli.common import FiniteFloatRange, note, quiet_option
+from ocrkit.cli.common import seed_option as _seed
 
-seed_option = click.option("--seed", type=int, default=0,
-                           help="Random seed: same seed, same image.")
+seed_option = _seed("Random seed: same seed, same image.")
 
 
 @click.group(cls=OcrkitGroup)
@@ -20,7 +20,7 @@ def synth():
 @click.option("-o", "--out", type=click.Path(dir_okay=False), required=True,
               help="Image to write (.png, .jpg or .jpeg); <stem>.gt.txt is written beside it.")
 @seed_option
-@click.option("--char-height", type=float, default=None,
+@click.option("--char-height", type=FiniteFloatRange(min=0, min_open=True), default=None,
               help="Character (cap) height in pixels [default: drawn between 45 and 75].")
 @click.option("--grey", is_flag=True, help="A grey image instead of colour.")
 @click.option("--case", type=click.Choice(["upper", "mixed"]), default="upper", show_default=True,

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (data_dir_option, note, optimizer_option, plots_option,
-                               progress_enabled, quiet_option, reject_option, resume_option,
-                               schedule_option, size_option)
+from ocrkit.cli.common import (FiniteFloatRange, batch_range, data_dir_option, epochs_range,
+                               note, optimizer_option, plots_option, progress_enabled,
+                               quiet_option, rate_range, reject_option, resume_option,
+                               schedule_option, seed_option, size_option)
 
 
 
@@ -19,6 +20,12 @@ def _hidden(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not a comma-separated list of sizes, e.g. 512,256")
     if any(s < 1 for s in sizes):
         raise click.BadParameter("layer sizes must be positive")
+    from ocrkit.engine.network import plan
+    from ocrkit.engine.specs import mlp_specs
+    try:                    # the network on a 32x32 character must be within ocrkit's limits
+        plan(mlp_specs(sizes, "relu", 62), (32, 32))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc))
     return sizes
 
 
@@ -44,16 +51,16 @@ def _arch(ctx, param, value):
               "fcN[bn], drop[P]).")
 @click.option("--activation", type=click.Choice(["sigmoid", "tanh", "relu"]), default="relu",
               help="Hidden-layer activation.")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, help="Training epochs.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Mini-batch size.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), multiple=True,
+@click.option("--epochs", type=epochs_range, default=20, help="Training epochs.")
+@click.option("--batch-size", type=batch_range, default=32, help="Mini-batch size.")
+@click.option("--lr", type=rate_range, multiple=True,
               default=[1e-3], help="Learning rate; give several to train one run each and "
               "plot them together.")
 @optimizer_option
 @schedule_option
-@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0,
+@click.option("--weight-decay", type=FiniteFloatRange(min=0), default=0.0,
               help="L2 penalty on weights.")
-@click.option("--patience", type=click.IntRange(min=1), default=None,
+@click.option("--patience", type=epochs_range, default=None,
               help="Stop after this many epochs without a better validation accuracy.")
 @click.option("--balance/--no-balance", default=False,
               help="Draw training samples so every class is equally likely.")
@@ -63,7 +70,7 @@ def _arch(ctx, param, value):
 @reject_option
 @click.option("--augment/--no-augment", default=True,
               help="Randomly scale, rotate, slant, shift and thicken each training batch.")
-@click.option("--seed", type=int, default=0, help="Seed for initialisation and shuffling.")
+@seed_option()
 @click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="model.pkl",
               help="Model file to write.")
@@ -80,8 +87,10 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
     DATASET is a name (emnist, emnist62, nist36, synth, synth62; emnist+synth mixes) or a
     path (.mat, EMNIST .gz, folder of class folders); a path is split 80/10/10 into
     train/valid/test. --reject adds the reject class '~' to every split. The best weights by
-    validation accuracy are kept; a checkpoint OUT.ckpt is written every epoch and removed at the end.
-    Ctrl-C stops and saves the best model so far.
+    validation accuracy are kept; a checkpoint OUT.ckpt is written every epoch and removed
+    when the run ends. Ctrl-C stops and saves the best model so far, keeping the checkpoint
+    for --resume. A run that diverges (the loss NaN, or 100 times its start) stops at once
+    and writes no model.
 
     \b
     Examples:
@@ -94,7 +103,9 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
 
     from ocrkit import modelfile, plots
     from ocrkit.data import load_dataset
-    from ocrkit.train import arch_specs, checkpoint_path, mlp_specs, record_scores, train_model
+    from ocrkit.files import atomic_write
+    from ocrkit.train import (TrainingDiverged, arch_specs, checkpoint_path, mlp_specs,
+                              record_scores, train_model)
 
     if resume and len(lr) > 1:
         raise click.UsageError("--resume continues one run; give a single --lr")
@@ -116,24 +127,33 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
         specs = mlp_specs(hidden, activation, len(train_set.classes))
     dtype = np.float64 if use_float64 else np.float32
     plots_dir = Path(plots_dir)
-    runs, results = {}, []
+    runs, results, diverged = {}, [], []
     for rate, path in zip(lr, outs):
         ckpt = checkpoint_path(path)
-        model, result = train_model(
-            specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
-            batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
-            patience=patience, seed=seed, balance=balance and balance_power, augment=augment,
-            dtype=dtype,
-            checkpoint_to=ckpt,
-            resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
-            config={"dataset": dataset, "size": size, "reject": reject,
-                    **({"arch": arch} if arch else {"hidden": hidden, "activation": activation})})
+        try:
+            model, result = train_model(
+                specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
+                batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
+                patience=patience, seed=seed, balance=balance and balance_power,
+                augment=augment, dtype=dtype,
+                checkpoint_to=ckpt,
+                resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
+                config={"dataset": dataset, "size": size, "reject": reject,
+                        **({"arch": arch} if arch else {"hidden": hidden,
+                                                         "activation": activation})})
+        except TrainingDiverged as exc:     # no model written: an existing one stays as it was
+            if len(lr) == 1:
+                raise TrainingDiverged(f"{exc}; nothing was written to {path}") from None
+            note(f"lr {rate:g}: {exc}; nothing was written to {path}", quiet)
+            diverged.append(rate)
+            continue
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; "
                                        "nothing saved")
         test_accuracy = record_scores(model, result, valid_set, test_set, dataset)
         modelfile.save(model, path)
-        ckpt.unlink(missing_ok=True)
+        if result.stopped != "interrupted":     # an interrupted run can go on with --resume
+            ckpt.unlink(missing_ok=True)
         runs[f"lr {rate:g}"] = result.history
         results.append({"lr": rate, "model": str(path), "best_epoch": result.best_epoch,
                         "stopped": result.stopped, "valid_accuracy": result.best_score,
@@ -151,13 +171,20 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
                               "first-layer weights after training")
         if result.stopped == "interrupted":
             note(f"interrupted: the best model so far (epoch {result.best_epoch}) is saved "
-                 f"to {path}", quiet)
+                 f"to {path}; continue the run with --resume (from {ckpt})", quiet)
             break
+    failed = ", ".join(f"{r:g}" for r in diverged)
+    if not results:
+        raise click.ClickException(f"every run diverged (--lr {failed}); try lower rates")
     curves = plots.training_curves(runs, plots_dir / f"{Path(out).stem}-curves.png")
     note(f"plots written to {plots_dir}/ ({curves.name} and weight grids)", quiet)
-    (plots_dir / f"{Path(out).stem}-runs.json").write_text(json.dumps(results, indent=2))
+    atomic_write(plots_dir / f"{Path(out).stem}-runs.json", json.dumps(results, indent=2),
+                 what="run summary")
     if results[-1]["stopped"] == "interrupted":
         raise SystemExit(130)
+    if diverged:
+        raise click.ClickException(f"--lr {failed} diverged and wrote no model; the other "
+                                   "runs are saved")
 
 
 def _note_gaps(train_set, valid_set, test_set, quiet):

@@ -12,13 +12,24 @@ A model file holds one dict::
 (os.system, builtins.eval, ...) is refused before it can run. HW5 homework weight pickles
 (`Wlayer1`, `blayer1`, `Woutput`, `boutput`, input in NIST layout) come through the same door
 and are converted to the canonical input once. `save` writes atomically.
+
+A model file may come from a stranger, so loading costs at most what the file holds
+(docs/SECURITY.md): the file is read only up to MAX_FILE_BYTES; the unpickler runs on the
+pure-Python pickle machinery, where every call a pickle makes (the six admitted numpy and
+codec functions) and every object state it sets is checked before it happens, so no pickle
+can allocate more than the file's size, build an array of Python objects or hand numpy a
+state it would crash on; dict keys are plain scalars; and the checking walk after it is linear
+in the file (a shared-reference DAG is visited once per node). Then the architecture is
+planned (ocrkit.engine.network.plan: shapes from integers) and checked against the arrays
+present, which must be finite, before any network is built.
 """
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
-import zlib
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,13 +39,18 @@ import numpy as np
 from ocrkit import __version__
 from ocrkit.data.dataset import NIST36
 from ocrkit.engine import Network
+from ocrkit.engine.network import plan
 from ocrkit.errors import OcrkitError
-from ocrkit.files import atomic_open
+from ocrkit.files import atomic_open, clean_temporary, read_limited
 
 FORMAT = "ocrkit-model"
 VERSION = 1
 INPUT_CONVENTION = "upright 32x32 float32 in [0, 1], ink 1 on background 0"
 KINDS = ("classifier", "autoencoder")
+MAX_FILE_BYTES = 256 << 20          # a model file is read only up to this size (256 MiB)
+MAX_DEPTH = 50                      # nesting of lists, tuples and dicts in a model file
+MAX_INT_BITS = 256                  # integers in metadata (a random generator's state: 128)
+MAX_CLASS_NAME = 255                # characters in a class name (a folder name's limit)
 
 # (module, name) pairs a model file may refer to: what numpy needs to rebuild arrays and
 # scalars of plain dtypes, under its 1.x (numpy.core) and 2.x (numpy._core) names.
@@ -50,37 +66,266 @@ class RefusedPickle(pickle.UnpicklingError):
     """The pickle holds something other than plain data and plain numpy arrays."""
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+# -- the checked versions of what _ALLOWED names -------------------------------------------------
+PLAIN_KINDS = "biufc"               # bool, int, unsigned, float, complex: plain numbers
+LATIN1 = ("latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1")
+
+
+def _plain_dtype(code) -> np.dtype:
+    """The dtype a pickle names (by a type code such as 'f4' or b'b'), if plain numbers."""
+    if not isinstance(code, (str, bytes)) or len(code) > 8:
+        raise RefusedPickle(f"refused: a dtype given as {type(code).__name__}")
+    dtype = np.dtype(code)
+    if dtype.kind not in PLAIN_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise RefusedPickle(f"refused: arrays of dtype {dtype} (model files hold plain "
+                            "numbers; an array of Python objects is not plain data)")
+    return dtype
+
+
+def _shape(shape) -> tuple:
+    if not isinstance(shape, tuple) or len(shape) > 32 or not all(
+            type(n) is int and 0 <= n < 1 << 62 for n in shape):
+        raise RefusedPickle(f"refused: array shape {str(shape)[:60]}")
+    return shape
+
+
+class _Calls:
+    """The functions a pickle may call, each checked first; `budget` is the bytes they may
+    still allocate (the file's size: a real array's bytes are in the file)."""
+
+    def __init__(self, budget: int):
+        self.budget = self.file_size = budget
+        numpy_core = np._core if hasattr(np, "_core") else np.core
+        self._reconstruct_np = numpy_core.multiarray._reconstruct
+        self._scalar_np = numpy_core.multiarray.scalar
+        self.by_name = {"_reconstruct": self.reconstruct, "scalar": self.scalar,
+                        "_frombuffer": self.frombuffer, "dtype": self.dtype,
+                        "encode": self.encode, "ndarray": np.ndarray}
+        self.callables = {v for k, v in self.by_name.items() if k != "ndarray"}
+
+    def _spend(self, shape, dtype) -> None:
+        size = math.prod(shape) * dtype.itemsize
+        if size > self.budget:
+            raise RefusedPickle(f"refused: an array of {size:,} bytes in a file that holds "
+                                "fewer")
+        self.budget -= size
+
+    def reconstruct(self, subtype, shape, dtype):
+        if subtype is not np.ndarray:
+            raise RefusedPickle("refused: an array of another type than numpy.ndarray")
+        shape, dtype = _shape(shape), _plain_dtype(dtype)
+        self._spend(shape, dtype)
+        return self._reconstruct_np(np.ndarray, shape, dtype)
+
+    def scalar(self, dtype, data):
+        if not isinstance(dtype, np.dtype) or dtype.kind not in PLAIN_KINDS or not isinstance(
+                data, bytes) or len(data) != dtype.itemsize:
+            raise RefusedPickle("refused: a numpy scalar that is not a plain number")
+        return self._scalar_np(dtype, data)
+
+    def frombuffer(self, buf, dtype, shape, order):
+        if not isinstance(buf, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or \
+                dtype.kind not in PLAIN_KINDS or order not in ("C", "F"):
+            raise RefusedPickle("refused: an array that is not plain numbers in plain bytes")
+        shape = _shape(shape)
+        if math.prod(shape) * dtype.itemsize != len(buf):
+            raise pickle.UnpicklingError("corrupt: array data of the wrong size")
+        return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
+
+    def dtype(self, code, align=False, copy=False):
+        if not isinstance(align, bool) or not isinstance(copy, bool):
+            raise RefusedPickle("refused: a dtype with odd arguments")
+        return np.dtype(_plain_dtype(code), False, True)   # a copy: BUILD sets its state
+
+    def encode(self, obj, encoding="utf-8", errors="strict"):
+        """_codecs.encode as pickles use it: bytes written as latin-1 text (protocols 0-2)."""
+        if not isinstance(obj, str) or not isinstance(encoding, str) or \
+                encoding.lower() not in LATIN1 or errors != "strict":
+            raise RefusedPickle(f"refused: _codecs.encode with codec {str(encoding)[:40]!r} "
+                                "(model files use it only for latin-1 bytes)")
+        return obj.encode("latin-1")
+
+
+_DTYPE_STATE_ENDS = (None, None, None, -1, -1, 0)     # subarray, names, fields, sizes, flags
+
+
+def _check_state(inst, state) -> None:
+    """BUILD may set the state of an array or a dtype only, and only a plain one."""
+    if isinstance(inst, np.dtype):
+        if not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3
+                and state[1] in ("<", ">", "|", "=") and state[2:] == _DTYPE_STATE_ENDS):
+            raise RefusedPickle("refused: the state of a dtype that is not plain numbers")
+        return
+    if type(inst) is not np.ndarray:
+        raise RefusedPickle(f"refused: setting the state of a {type(inst).__name__}")
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise RefusedPickle("refused: an array state that numpy does not write")
+    shape, dtype, fortran, data = state[-4:]
+    if len(state) == 5 and state[0] != 1 or not isinstance(fortran, bool) or \
+            not isinstance(dtype, np.dtype) or dtype.kind not in PLAIN_KINDS or \
+            not isinstance(data, (bytes, bytearray)):
+        raise RefusedPickle("refused: an array state that is not plain numbers in bytes")
+    if math.prod(_shape(shape)) * dtype.itemsize != len(data):
+        raise pickle.UnpicklingError("corrupt: array data of the wrong size")
+
+
+def _refuse(what):
+    def load(self):
+        raise RefusedPickle(f"refused: {what} (model files hold only plain data and arrays)")
+    return load
+
+
+def _check_key(key) -> None:
+    """Dict keys and set items are plain scalars: hashing a deeply nested tuple would crash
+    Python (its hash recurses in C)."""
+    if type(key) not in (str, int, float, bool, type(None)) or \
+            type(key) is int and key.bit_length() > MAX_INT_BITS:
+        raise RefusedPickle(f"refused: a dict key or set item of type {type(key).__name__}")
+
+
+def _check_target(obj, kind) -> None:
+    if type(obj) is not kind:
+        raise pickle.UnpicklingError(f"corrupt: adding items to a {type(obj).__name__}")
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler (each opcode a Python method, so each can be checked),
+    admitting only _ALLOWED, through the checked versions in _Calls; objects other than plain
+    data are never built (NEWOBJ, INST, OBJ), only arrays and dtypes get a state (BUILD)."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def __init__(self, data: bytes):
+        super().__init__(io.BytesIO(data))
+        self.calls = _Calls(len(data))
+
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
-            if module.startswith("numpy.core.") and hasattr(np, "_core"):
-                module = "numpy._core." + module[len("numpy.core."):]   # numpy 2 name
-            return super().find_class(module, name)
+            return self.calls.by_name[name]
         raise RefusedPickle(
             f"refused to load '{module}.{name}': model files may hold only plain data and "
             "numpy arrays (this file could run code)")
 
+    def load_reduce(self):
+        args = self.stack.pop()
+        func = self.stack[-1]
+        if func not in self.calls.callables or not isinstance(args, tuple):
+            raise RefusedPickle(f"refused: a call of {type(func).__name__} (model files call "
+                                "only numpy's array and dtype constructors)")
+        self.stack[-1] = func(*args)
+
+    def load_build(self):
+        state = self.stack.pop()
+        inst = self.stack[-1]
+        _check_state(inst, state)
+        inst.__setstate__(state)
+
+    def load_setitem(self):
+        value, key = self.stack.pop(), self.stack.pop()
+        _check_key(key)
+        _check_target(self.stack[-1], dict)
+        self.stack[-1][key] = value
+
+    def load_setitems(self):
+        items = self.pop_mark()
+        _check_target(self.stack[-1], dict)
+        for key in items[::2]:
+            _check_key(key)
+        self.stack[-1].update(zip(items[::2], items[1::2]))
+
+    def load_dict(self):
+        items = self.pop_mark()
+        for key in items[::2]:
+            _check_key(key)
+        self.append(dict(zip(items[::2], items[1::2])))
+
+    def load_additems(self):
+        items = self.pop_mark()
+        _check_target(self.stack[-1], set)
+        for item in items:
+            _check_key(item)
+        self.stack[-1].update(items)
+
+    def load_frozenset(self):
+        items = self.pop_mark()
+        for item in items:
+            _check_key(item)
+        self.append(frozenset(items))
+
+    def load_bytearray8(self):
+        """As pickle's, but never allocating more than the file holds (it makes the declared
+        length's bytearray before reading)."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        if size > self.calls.file_size:
+            raise pickle.UnpicklingError("corrupt: a bytearray longer than the file")
+        data = bytearray(size)
+        if self.readinto(data) != size:
+            raise pickle.UnpicklingError("corrupt: a truncated bytearray")
+        self.append(data)
+
+    def load_append(self):
+        value = self.stack.pop()
+        _check_target(self.stack[-1], list)
+        self.stack[-1].append(value)
+
+    def load_appends(self):
+        items = self.pop_mark()
+        _check_target(self.stack[-1], list)
+        self.stack[-1].extend(items)
+
+    for _op, _name in ((pickle.REDUCE, "load_reduce"), (pickle.BUILD, "load_build"),
+                       (pickle.SETITEM, "load_setitem"), (pickle.SETITEMS, "load_setitems"),
+                       (pickle.DICT, "load_dict"), (pickle.ADDITEMS, "load_additems"),
+                       (pickle.FROZENSET, "load_frozenset"), (pickle.APPEND, "load_append"),
+                       (pickle.APPENDS, "load_appends"),
+                       (pickle.BYTEARRAY8, "load_bytearray8")):
+        dispatch[_op[0]] = locals()[_name]
+    for _op, _what in ((pickle.NEWOBJ, "NEWOBJ"), (pickle.NEWOBJ_EX, "NEWOBJ_EX"),
+                       (pickle.INST, "INST"), (pickle.OBJ, "OBJ")):
+        dispatch[_op[0]] = _refuse(f"building an object with {_what}")
+    del _op, _name, _what
+
 
 def safe_unpickle(data: bytes):
-    """Unpickle bytes admitting only plain data and numpy arrays of plain dtypes."""
-    obj = _RestrictedUnpickler(io.BytesIO(data)).load()
-    _check_plain(obj)
+    """Unpickle bytes admitting only plain data and numpy arrays of plain dtypes, at a cost
+    linear in len(data); RefusedPickle for anything else, UnpicklingError when corrupt."""
+    try:
+        obj = _RestrictedUnpickler(data).load()
+    except (pickle.UnpicklingError, MemoryError):
+        raise
+    except Exception as exc:        # a truncated or corrupt stream fails in many ways
+        raise pickle.UnpicklingError(f"corrupt ({type(exc).__name__})") from None
+    _check_plain(obj, len(data))
     return obj
 
 
-def _check_plain(obj, depth=0):
-    if depth > 50:
-        raise RefusedPickle("refused: nested too deeply")
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.hasobject:
-            raise RefusedPickle("refused: an array of Python objects is not plain data")
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            _check_plain(k, depth + 1)
-            _check_plain(v, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            _check_plain(v, depth + 1)
+def _check_plain(obj, limit: int) -> None:
+    """Refuse nesting deeper than MAX_DEPTH (or circular) and data that would spread to more
+    than `limit` items if written out (a DAG of shared references: 40 lists each holding the
+    next twice is 2**40 items for json or a copy). Each container is visited once."""
+    seen: dict[int, tuple[int, int]] = {}       # id -> (height, items when written out)
+
+    def walk(x, depth):
+        if depth > MAX_DEPTH:
+            raise RefusedPickle("refused: nested too deeply (or circular)")
+        if type(x) is int and x.bit_length() > MAX_INT_BITS:
+            raise RefusedPickle(f"refused: an integer of {x.bit_length():,} bits")
+        if not isinstance(x, (dict, list, tuple)):
+            return 0, 1
+        known = seen.get(id(x))
+        if known is None:
+            height, items = 0, 1
+            for child in (x.values() if isinstance(x, dict) else x):
+                h, n = walk(child, depth + 1)
+                height, items = max(height, h + 1), items + n + isinstance(x, dict)
+            known = seen[id(x)] = (height, items)
+        if depth + known[0] > MAX_DEPTH:
+            raise RefusedPickle("refused: nested too deeply (or circular)")
+        return known
+
+    if walk(obj, 0)[1] > limit:
+        raise RefusedPickle("refused: shared references that would spread to more items than "
+                            "the file holds")
 
 
 @dataclass
@@ -101,7 +346,12 @@ class Model:
         if self.kind != "classifier":
             raise OcrkitError(f"{self.source or 'the model'} is an {self.kind}, not a "
                               "classifier: it has no classes to predict")
-        return self.network.predict(x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            probs = self.network.predict(x)
+        if not np.isfinite(probs).all():        # finite weights can still overflow float32
+            raise OcrkitError(f"{self.source or 'the model'} gives NaN or infinite outputs "
+                              "(its weights overflow): not a usable model")
+        return probs
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.argmax(self.predict_proba(x), axis=1)
@@ -145,16 +395,30 @@ class Model:
             raise ValueError(f"unknown model kind {d.get('kind')!r}")
         _check_fields(d)
         params = d["params"]
+        # the architecture's arrays, from integers alone, against those in the file: only a
+        # network the file holds the weights of is ever built
+        planned = plan(d["architecture"], tuple(d["input_shape"]))
+        if set(params) != set(planned.arrays):
+            raise ValueError(f"parameters {_names(params)} do not match the architecture "
+                             f"{_names(planned.arrays)}")
+        for key, shape in planned.arrays.items():
+            if params[key].shape != shape:
+                raise ValueError(f"parameter {key} has shape {params[key].shape}, the "
+                                 f"architecture needs {shape}")
+            if not np.isfinite(params[key]).all():
+                raise ValueError(f"parameter {key} holds NaN or infinite values")
+            if key.endswith(".var") and (params[key] < 0).any():
+                raise ValueError(f"batch-norm variances {key} are negative")
+        classes = tuple(d["classes"])
+        outputs = math.prod(planned.output_shape)
+        if d["kind"] == "classifier" and outputs != len(classes):
+            raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
+        if d["kind"] == "autoencoder" and outputs != math.prod(d["input_shape"]):
+            raise ValueError(f"an autoencoder with {outputs} outputs for "
+                             f"{'x'.join(map(str, d['input_shape']))} inputs")
         dtype = next(iter(params.values())).dtype if params else np.float32
         net = Network(d["architecture"], tuple(d["input_shape"]), dtype=dtype)
         net.set_params(params)
-        classes = tuple(d["classes"])
-        outputs = int(np.prod(net.output_shape))
-        if d["kind"] == "classifier" and outputs != len(classes):
-            raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
-        if d["kind"] == "autoencoder" and outputs != int(np.prod(net.input_shape)):
-            raise ValueError(f"an autoencoder with {outputs} outputs for "
-                             f"{'x'.join(map(str, net.input_shape))} inputs")
         return cls(net, classes, d["kind"], d.get("training", {}),
                    d.get("history", {}), d.get("scores", {}), d.get("created", ""), source)
 
@@ -178,11 +442,22 @@ def _check_fields(d: dict) -> None:
     classes = d.get("classes")
     if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
         raise ValueError("'classes' is not a list of strings")
-    if len(set(classes)) != len(classes):
-        raise ValueError("'classes' names a class twice")
+    odd = [c for c in classes if not c or len(c) > MAX_CLASS_NAME or not c.isprintable()]
+    if odd or len(set(classes)) != len(classes):
+        raise ValueError(f"class names must be distinct, printable and 1 to {MAX_CLASS_NAME} "
+                         f"characters long, not {odd[0]!r:.40}" if odd else
+                         "class names must be distinct")
     for key in ("training", "history", "scores"):
         if not isinstance(d.get(key, {}), dict):
             raise ValueError(f"'{key}' is not a dict")
+    if not isinstance(d.get("created", ""), str):
+        raise ValueError("'created' is not a string")
+
+
+def _names(keys) -> str:
+    """Array names for a message, the first few of many."""
+    keys = sorted(map(str, keys))
+    return ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
 
 
 def _plain(obj):
@@ -217,6 +492,8 @@ def from_hw5(d: dict, source: str = "") -> Model:
     if w1.shape[0] != 1024 or w2.shape[0] != w1.shape[1] or w2.shape[1] not in (26, 36):
         raise ValueError(f"HW5 weights of shapes {w1.shape}, {w2.shape} are not a "
                          "1024-H-26/36 network")
+    if not all(np.isfinite(a).all() for a in (w1, b1, w2, b2)):
+        raise ValueError("the HW5 weights hold NaN or infinite values")
     hidden = w1.shape[1]
     w1c = -w1.reshape(32, 32, hidden).transpose(1, 0, 2).reshape(1024, hidden)
     b1c = b1.reshape(-1) + w1.sum(axis=0)
@@ -251,12 +528,7 @@ def default_model_path() -> Path:
 def load(path) -> Model:
     """Load an ocrkit model file or an HW5 weight pickle; OcrkitError with a clear reason."""
     path = Path(path)
-    if path.is_dir():
-        raise OcrkitError(f"{path}: is a folder, not a model file")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise OcrkitError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    data = read_limited(path, MAX_FILE_BYTES, "model file")
     if not data:
         raise OcrkitError(f"{path}: empty file, not a model")
     try:
@@ -264,27 +536,32 @@ def load(path) -> Model:
     except RefusedPickle as exc:
         raise OcrkitError(f"{path}: {exc}") from None
     except pickle.UnpicklingError:
-        raise OcrkitError(f"{path}: not an ocrkit model file (not a pickle, or corrupt)") \
-            from None
-    except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError,
-            zlib.error, MemoryError, OverflowError) as exc:
-        raise OcrkitError(f"{path}: not an ocrkit model file (truncated or corrupt: "
-                          f"{type(exc).__name__})") from None
+        raise OcrkitError(f"{path}: not an ocrkit model file (not a pickle, or truncated or "
+                          "corrupt)") from None
     if not isinstance(obj, dict):
         raise OcrkitError(f"{path}: not an ocrkit model file (holds a {type(obj).__name__})")
     try:
         if HW5_KEYS <= set(obj):
             return from_hw5(obj, str(path))
         return Model.from_dict(obj, str(path))
-    except (ValueError, KeyError, TypeError, StopIteration, IndexError, AttributeError,
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError,
             ArithmeticError) as exc:
-        raise OcrkitError(f"{path}: not a usable ocrkit model file ({exc})") from None
+        raise OcrkitError(f"{path}: not a usable ocrkit model file ({_one_line(exc)})") \
+            from None
 
 
-def dump_atomic(obj, path) -> None:
-    """Pickle `obj` to `path` atomically (ocrkit.files.atomic_open)."""
-    with atomic_open(path, "wb", what="model file") as f:
+def _one_line(exc) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def dump_atomic(obj, path, what: str = "model file") -> None:
+    """Pickle `obj` to `path` atomically (ocrkit.files.atomic_open), then remove what killed
+    writes of the same file left beside it."""
+    with atomic_open(path, "wb", what=what) as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    path = Path(path)
+    clean_temporary(path.parent if str(path.parent) else ".", path.name)
 
 
 def save(model: Model, path) -> None:

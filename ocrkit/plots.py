@@ -1,5 +1,5 @@
 """Every matplotlib figure ocrkit draws. Each function writes one file (PNG unless the path
-names another type) and returns its path.
+names another type), atomically, and returns its path.
 
 Figures are matplotlib.figure.Figure objects drawn without pyplot, so ocrkit never chooses or
 changes the backend: a notebook's (or $MPLBACKEND's) stays as the user set it, no window
@@ -42,9 +42,16 @@ def writable(path) -> Path:
 
 
 def _save(fig, path) -> Path:
+    """Draw `fig` in memory, then write it atomically (ocrkit.files): a full disk or Ctrl-C
+    never leaves half a figure where the last one was."""
+    from io import BytesIO
+    from ocrkit.files import atomic_write
     try:
         path = writable(path)
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        image = BytesIO()
+        fig.savefig(image, format=path.suffix[1:].lower() or "png", dpi=DPI,
+                    bbox_inches="tight")
+        atomic_write(path, image.getvalue(), what="figure")
     except OSError as exc:
         raise OcrkitError(f"{path}: cannot write figure ({exc.strerror or exc})") from None
     except ValueError as exc:                       # e.g. a format matplotlib cannot write

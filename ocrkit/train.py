@@ -6,7 +6,8 @@
 Seeded shuffling, mini-batches, per-epoch train/valid loss (and accuracy for classifiers),
 a tqdm bar with live numbers, early stopping on the validation score with the best weights kept,
 a checkpoint callback every epoch, resume from a checkpoint, Ctrl-C ends cleanly with the best
-weights restored, and a NaN/inf loss stops training with `TrainingDiverged`.
+weights restored, and a diverging run (a NaN/inf batch loss, or one EXPLODED times the run's
+first) stops at that batch with `TrainingDiverged`.
 """
 from __future__ import annotations
 
@@ -25,7 +26,14 @@ from ocrkit.errors import OcrkitError
 
 
 class TrainingDiverged(OcrkitError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite, or exploded."""
+
+
+# A batch loss over EXPLODED times the first batch's of the run (taken as at least 1) is
+# divergence: cross-entropy starts near ln(classes) (3.6 for 36) and a run that multiplies it
+# by 100 is confidently wrong everywhere (Adam at lr 10 on EMNIST: 184,000 within an epoch,
+# never back below chance), and a sigmoid autoencoder's squared error cannot grow that much.
+EXPLODED = 100.0
 
 
 @dataclass
@@ -120,18 +128,23 @@ class Trainer:
         if n == 0:
             raise OcrkitError("no training samples")
         rng = np.random.default_rng(self.seed)
+        self._first_loss = None             # the run's first batch loss: divergence's scale
         history = {k: [] for k in HISTORY_KEYS}
         best_params, best_score, best_epoch, wait, start_epoch = None, -math.inf, 0, 0, 0
         if resume:
-            net.set_params(resume["params"])
-            opt.load_state_dict(resume["optimizer"])
-            rng.bit_generator.state = resume["rng"]
-            for layer, state in zip(_dropouts(net), resume.get("dropout_rngs", [])):
-                layer.rng.bit_generator.state = state
-            history = {k: list(resume["history"].get(k, [])) for k in HISTORY_KEYS}
-            best_params = resume["best_params"]
-            best_score, best_epoch = resume["best_score"], resume["best_epoch"]
-            wait, start_epoch = resume["wait"], resume["epoch"]
+            try:
+                net.set_params(resume["params"])
+                opt.load_state_dict(resume["optimizer"])
+                rng.bit_generator.state = resume["rng"]
+                for layer, state in zip(_dropouts(net), resume.get("dropout_rngs", [])):
+                    layer.rng.bit_generator.state = state
+                history = {k: list(resume["history"].get(k, [])) for k in HISTORY_KEYS}
+                best_params = resume["best_params"]
+                best_score, best_epoch = float(resume["best_score"]), int(resume["best_epoch"])
+                wait, start_epoch = int(resume["wait"]), int(resume["epoch"])
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+                raise OcrkitError(f"the checkpoint's trainer state is damaged ({exc}); "
+                                  "start the run again without --resume") from None
         weights = (balancing_weights(target, float(self.balance))
                    if self.balance and self.classifier else None)
 
@@ -206,10 +219,16 @@ class Trainer:
                     xb = self.augment(xb, rng)
                 out = net.forward(xb, train=True, logits=loss.takes_logits)
                 value = loss.forward(out, tb)
-                if not math.isfinite(value):
+                if self._first_loss is None and math.isfinite(value):
+                    self._first_loss = value
+                limit = EXPLODED * max(self._first_loss or 1.0, 1.0)
+                if not math.isfinite(value) or value > limit:
                     raise TrainingDiverged(
                         f"training diverged at epoch {epoch + 1}, batch {b + 1}: the loss is "
-                        f"{value}; try a lower learning rate (--lr)")
+                        f"{value:.4g}" + ("" if not math.isfinite(value) else
+                                          f", over {EXPLODED:g} times its first "
+                                          f"({self._first_loss:.4g})")
+                        + "; try a lower learning rate (--lr)")
                 net.backward(loss.backward(), input_grad=False)
                 opt.step(pairs)
                 run_loss += value * len(idx)
@@ -348,16 +367,24 @@ def load_checkpoint(path, model) -> dict:
     """The trainer state saved at `path`, checked to belong to the same architecture."""
     from pathlib import Path
     from ocrkit import modelfile
+    from ocrkit.files import read_limited
     path = Path(path)
     if not path.exists():
         raise OcrkitError(f"--resume: no checkpoint {path} to resume from")
+    data = read_limited(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:
-        obj = modelfile.safe_unpickle(path.read_bytes())
+        obj = modelfile.safe_unpickle(data)
     except Exception as exc:
         raise OcrkitError(f"{path}: not a usable checkpoint ({exc})") from None
-    if not isinstance(obj, dict) or obj.get("format") != "ocrkit-checkpoint":
+    if not isinstance(obj, dict) or obj.get("format") != "ocrkit-checkpoint" or not isinstance(
+            obj.get("model"), dict) or not isinstance(obj.get("state"), dict):
         raise OcrkitError(f"{path}: not an ocrkit checkpoint")
     saved = obj["model"]
+    try:
+        modelfile.Model.from_dict(saved)        # its arrays fit its architecture, all finite
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError,
+            ArithmeticError) as exc:
+        raise OcrkitError(f"{path}: not a usable checkpoint ({exc})") from None
     if saved["architecture"] != model.network.specs or list(saved["classes"]) != list(model.classes):
         raise OcrkitError(f"{path}: the checkpoint is of another architecture or class set; "
                           "resume with the same options")
@@ -368,6 +395,11 @@ def load_checkpoint(path, model) -> dict:
         raise OcrkitError(f"{path}: --resume continues the same run, but {', '.join(changed)}; "
                           "give the options of the interrupted run")
     return obj["state"]
+
+
+# A checkpoint holds the model, its current and best weights and the optimiser's moments: up
+# to 6 copies of the largest model file (it is the user's own, written by the last run).
+MAX_CHECKPOINT_BYTES = 8 << 30
 
 
 # training options a resumed run must share with its checkpoint (more epochs are allowed)

@@ -341,7 +341,7 @@ def test_missing_file(tmp_path):
     (lambda d: d.update(input_shape=[28, 28]), "32x32"),
     (lambda d: d.update(classes=list("KXYZ")), "5 outputs for 4 classes"),
     (lambda d: d.update(classes=[1, 2, 3, 4, 5]), "not a list of strings"),
-    (lambda d: d.update(classes=list("KXYZK")), "names a class twice"),
+    (lambda d: d.update(classes=list("KXYZK")), "must be distinct"),
     (lambda d: d["params"].update({"1.W": [[0.0]]}), "named arrays"),
     (lambda d: d["params"].update({"1.b": np.zeros(12, np.int64)}), "dtype"),
     (lambda d: d.update(training=[1, 2]), "'training' is not a dict"),

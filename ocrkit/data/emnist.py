@@ -5,10 +5,16 @@ characters here: transposed upright, scaled to [0, 1] and padded by 2 pixels to 
 labels 0-9 are the digits, 10-35 the capitals and 36-61 lower case. The 36-class set (`emnist`)
 drops lower case and remaps the rest to NIST36 order (A-Z then 0-9); the 62-class set
 (`emnist62`) keeps ByClass order.
+
+An IDX file may come from a stranger: its header's sizes are checked (not negative, their
+product in Python integers, at most MAX_BYTES, and for a gzip file at most what deflate can
+expand its size to) before the data is read, and exactly that much data must follow.
 """
 from __future__ import annotations
 
 import gzip
+import math
+import stat
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +34,10 @@ _BYCLASS_TO_NIST36[10:36] = np.arange(26)
 #: parts of the 36-class set, so its test split stays unseen by a 62-class model.
 SPLIT_KEY_62 = np.concatenate([_BYCLASS_TO_NIST36[:36], np.arange(36, 62)])
 
+SIDE = 28                   # EMNIST images are 28x28
+MAX_BYTES = 1 << 30         # the largest IDX data read (ByClass train: 547 MB)
+DEFLATE_RATIO = 1032        # deflate expands at most about this much
+
 
 def read_idx(path) -> np.ndarray:
     """Read a (gzipped) IDX file: magic 2051 -> uint8 (N, rows, cols), 2049 -> uint8 (N,).
@@ -37,34 +47,46 @@ def read_idx(path) -> np.ndarray:
     """
     path = Path(path).resolve()
     try:
-        stat = path.stat()
+        info = path.stat()
     except OSError as exc:
         raise OcrkitError(f"{path}: cannot read ({exc.strerror})") from None
-    return _read_idx(path, stat.st_mtime_ns, stat.st_size)
+    if not stat.S_ISREG(info.st_mode):
+        raise OcrkitError(f"{path}: not a regular file")
+    return _read_idx(path, info.st_mtime_ns, info.st_size)
 
 
 @lru_cache(maxsize=4)
 def _read_idx(path: Path, mtime_ns: int, size: int) -> np.ndarray:
+    gz = path.suffix == ".gz"
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            raw = f.read()
+        with (gzip.open if gz else open)(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise OcrkitError(f"{path}: too short to be an IDX file")
+            magic, n = (int(v) for v in np.frombuffer(head, ">i4"))
+            if magic == 2051:
+                more = f.read(8)
+                if len(more) < 8:
+                    raise OcrkitError(f"{path}: too short to be an IDX images file")
+                shape = (n, *(int(v) for v in np.frombuffer(more, ">i4")))
+            elif magic == 2049:
+                shape = (n,)
+            else:
+                raise OcrkitError(f"{path}: bad IDX magic number {magic} (expected 2051 or "
+                                  "2049)")
+            declared = math.prod(shape)
+            limit = min(MAX_BYTES, DEFLATE_RATIO * size if gz else size)
+            if min(shape) < 0 or declared > limit:
+                raise OcrkitError(f"{path}: an IDX header declaring {'x'.join(map(str, shape))}"
+                                  f" bytes of data, more than the file can hold (corrupt)")
+            raw = f.read(declared + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise OcrkitError(f"{path}: not a readable IDX gzip file ({exc})") from None
-    if len(raw) < 8:
-        raise OcrkitError(f"{path}: too short to be an IDX file")
-    magic, n = np.frombuffer(raw[:8], ">i4")
-    if magic == 2051:
-        rows, cols = np.frombuffer(raw[8:16], ">i4")
-        shape, offset = (n, rows, cols), 16
-    elif magic == 2049:
-        shape, offset = (n,), 8
-    else:
-        raise OcrkitError(f"{path}: bad IDX magic number {magic} (expected 2051 or 2049)")
-    if len(raw) - offset != int(np.prod(shape)):
-        raise OcrkitError(f"{path}: truncated IDX file ({len(raw) - offset} bytes of data for "
-                          f"shape {tuple(int(s) for s in shape)})")
-    return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
+    if len(raw) != declared:
+        raise OcrkitError(f"{path}: {'truncated' if len(raw) < declared else 'too long an'} "
+                          f"IDX file ({len(raw)}{'+' if len(raw) > declared else ''} bytes of "
+                          f"data for shape {'x'.join(map(str, shape))})")
+    return np.frombuffer(raw, np.uint8).reshape(shape)
 
 
 def labels_path_for(images_path: Path) -> Path:
@@ -90,6 +112,9 @@ def load_idx_pair(images_path, byclass: bool = False) -> Dataset:
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise OcrkitError(f"{images_path}: images {images.shape} and labels {labels.shape} "
                           "do not match")
+    if images.shape[1:] != (SIDE, SIDE):
+        raise OcrkitError(f"{images_path}: images of {images.shape[1]}x{images.shape[2]} "
+                          f"pixels; EMNIST's are {SIDE}x{SIDE}")
     if labels.max(initial=0) >= 62:
         raise OcrkitError(f"{labels_path}: labels up to {labels.max()}, not the EMNIST ByClass "
                           "mapping (0-61)")

@@ -19,17 +19,29 @@ from ocrkit.page.image import load_image
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pgm", ".ppm"}
 
 
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise OcrkitError(f"{folder}: cannot list ({exc.strerror or exc})") from None
+
+
 def load_folder(root) -> Dataset:
+    """Every image of every class folder of `root`; entries that are not regular files (a
+    FIFO would block, a folder named a.png) and images that cannot be read are skipped."""
     root = Path(root)
-    dirs = {d.name: d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")}
+    dirs = {d.name: d for d in _entries(root) if d.is_dir() and not d.name.startswith(".")}
     if not dirs:
         raise OcrkitError(f"{root}: no class sub-folders (expected one folder per character, "
                           "named by it, holding its images)")
     classes = class_order(dirs)
     xs, ys, skipped = [], [], []
     for index, name in enumerate(classes):
-        for f in sorted(dirs[name].iterdir()):
-            if f.suffix.lower() not in IMAGE_SUFFIXES:
+        for f in _entries(dirs[name]):
+            if f.suffix.lower() not in IMAGE_SUFFIXES or f.name.startswith("."):
+                continue
+            if not f.is_file():
+                skipped.append(f.name)
                 continue
             try:
                 xs.append(normalise_character(load_image(f)))

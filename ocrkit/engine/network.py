@@ -12,13 +12,22 @@ A ReLU followed by max pooling runs in the other order, pooling first: max(relu(
 = relu(max(a, b)), and the gradient reaches the same input (the window's first maximum, and
 none when that maximum is <= 0), so for finite values the result is bit for bit the same
 while the ReLU, forward and backward, touches 1/size² of them (docs/BENCHMARKS.md).
+
+Every network is planned before it is built: `plan(specs, input_shape)` works out, with
+integers only, the shape of every array it will hold, its output shape and its cost per
+sample, and refuses one over the limits below. So a spec list from a stranger (a model file)
+or a typo (`--hidden 2000000`) is one clear ValueError instead of gigabytes allocated, and a
+model file's arrays can be checked against its architecture before anything is built.
 """
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ocrkit.engine import init as initialisers
-from ocrkit.engine.conv import Conv2D, MaxPool2D
+from ocrkit.engine.conv import Conv2D, MaxPool2D, _hwc, _padding
 from ocrkit.engine.layers import (ACTIVATIONS, BatchNorm, Dense, Dropout, Flatten, Layer, ReLU,
                                   Softmax)
 
@@ -69,6 +78,109 @@ BUILDERS = {
 }
 
 
+# -- limits and the plan -------------------------------------------------------------------------
+MAX_LAYERS = 1000                   # layer specs in one network
+MAX_PARAMETERS = 25_000_000         # saved arrays, in values: 100 MB of float32
+MAX_SAMPLE_VALUES = 1 << 24         # the largest working array of one sample (64 MB float32)
+MAX_MACS = 1_000_000_000            # multiply-adds to run one sample through the network
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a Network of some specs will hold, worked out without allocating it."""
+
+    arrays: dict            # saved array name ("1.W", "2.mean") -> shape
+    output_shape: tuple
+    values: int             # values in all saved arrays (parameters and buffers)
+    sample_values: int      # the largest working array of one sample (im2col windows, outputs)
+    macs: int               # multiply-adds for one sample
+
+
+def _int(spec, key, default=None) -> int:
+    value = spec[key] if default is None else spec.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{spec['type']} layer: {key} {value!r} is not a whole number")
+    return int(value)
+
+
+def _planned(spec, shape):
+    """(arrays by key, output shape, largest working array, multiply-adds) of one spec."""
+    kind = spec["type"]
+    if kind == "flatten":
+        n = math.prod(shape)
+        return {}, (n,), n, 0
+    if kind == "dense":
+        if len(shape) != 1:
+            raise ValueError(f"dense layer needs a flat input, got shape {shape}; "
+                             "put a flatten layer before it")
+        units = _int(spec, "units")
+        if not 1 <= units <= 1_000_000:
+            raise ValueError(f"a dense layer needs 1 to 1,000,000 units, got {units}")
+        arrays = {"W": (shape[0], units), "b": (units,)}
+        out, work, macs = (units,), shape[0] + units, shape[0] * units
+    elif kind == "conv2d":
+        h, w, c = _hwc(shape)
+        f, k, s = _int(spec, "filters"), _int(spec, "kernel", 3), _int(spec, "stride", 1)
+        if s not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {s}")
+        if f < 1 or k < 1:
+            raise ValueError(f"a convolution needs at least 1 filter of at least 1x1, got "
+                             f"{f} filters of {k}x{k}")
+        ho, pt, pb = _padding(h, k, s, spec.get("padding", "same"))
+        wo, pl, pr = _padding(w, k, s, spec.get("padding", "same"))
+        arrays = {"W": (k, k, c, f)} | ({} if spec.get("batchnorm") else {"b": (f,)})
+        out = (ho, wo, f)
+        work = max(ho * wo * (k * k * c + 1), (h + pt + pb) * (w + pl + pr) * c, ho * wo * f)
+        macs = ho * wo * k * k * c * f
+    elif kind == "maxpool2d":
+        h, w, c = _hwc(shape)
+        size = _int(spec, "size", 2)
+        if size < 1:
+            raise ValueError(f"pooling size must be at least 1, got {size}")
+        if h < size or w < size:
+            raise ValueError(f"a {size}x{size} pooling needs inputs of at least {size} "
+                             f"pixels, got {h}x{w}")
+        return {}, (h // size, w // size, c), h * w * c, h * w * c
+    elif kind == "batchnorm":
+        c = shape[-1] if shape else 0
+        return dict.fromkeys(("gamma", "beta", "mean", "var"), (c,)), shape, math.prod(shape), 0
+    elif kind in ("dropout", "activation"):
+        return {}, shape, math.prod(shape), 0
+    else:
+        raise ValueError(f"unknown layer type {kind!r}; choose from {', '.join(BUILDERS)}")
+    if spec.get("batchnorm"):
+        arrays |= dict.fromkeys(("gamma", "beta", "mean", "var"), (out[-1],))
+    return arrays, out, work, macs
+
+
+def plan(specs, input_shape) -> Plan:
+    """The Plan of a network of `specs` on inputs of `input_shape`; ValueError when the specs
+    cannot be built or the network would pass MAX_PARAMETERS, MAX_SAMPLE_VALUES or MAX_MACS."""
+    if not isinstance(specs, (list, tuple)) or not all(isinstance(s, dict) for s in specs):
+        raise ValueError("the architecture is not a list of layer specs")
+    if len(specs) > MAX_LAYERS:
+        raise ValueError(f"{len(specs)} layers; a network has at most {MAX_LAYERS:,}")
+    shape = tuple(int(d) for d in input_shape)
+    if not shape or min(shape) < 1:
+        raise ValueError(f"input shape {shape} is empty")
+    arrays, values, work, macs = {}, 0, math.prod(shape), 0
+    for i, spec in enumerate(specs):
+        if "type" not in spec:
+            raise ValueError(f"layer spec {i} has no 'type'")
+        layer_arrays, shape, layer_work, layer_macs = _planned(spec, shape)
+        arrays.update({f"{i}.{k}": v for k, v in layer_arrays.items()})
+        values += sum(math.prod(v) for v in layer_arrays.values())
+        work, macs = max(work, layer_work), macs + layer_macs
+        for what, amount, limit in (("values in its arrays", values, MAX_PARAMETERS),
+                                    ("values in one sample's working array", work,
+                                     MAX_SAMPLE_VALUES),
+                                    ("multiply-adds a sample", macs, MAX_MACS)):
+            if amount > limit:
+                raise ValueError(f"the network would need {amount:,} {what} (layer {i}, "
+                                 f"{spec['type']}); ocrkit's limit is {limit:,}")
+    return Plan(arrays, shape, values, work, macs)
+
+
 class Network:
     """Sequential network.
 
@@ -77,6 +189,7 @@ class Network:
     """
 
     def __init__(self, specs: list[dict], input_shape=(32, 32), rng=None, dtype=np.float32):
+        self.plan = plan(specs, input_shape)         # ValueError before anything is allocated
         self.specs = [dict(s) for s in specs]
         self.input_shape = tuple(int(d) for d in input_shape)
         self.dtype = np.dtype(dtype)
@@ -132,7 +245,7 @@ class Network:
         """A batch size for inference that keeps the largest im2col buffer near 64 MB."""
         per_sample = max([layer.ho * layer.wo * layer.k * layer.k * layer.c
                           for layer in self.layers if isinstance(layer, Conv2D)] or [0])
-        return int(np.clip(16_000_000 // max(per_sample, 1), 32, 2048))
+        return int(np.clip(16_000_000 // max(per_sample, 1), 1, 2048))
 
     def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Outputs (softmax probabilities for a classifier) in batches; x: (N, *input_shape)."""
