@@ -134,9 +134,9 @@ def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jo
     scores_out = not out and formats[0] == "text"       # CER/WER lines beside the text
     failed, scores, chars, n_read = [], [], 0, 0
     start = time.perf_counter()
+    several = len(todo) > 1
     progress = Progress(total=len(todo), desc="ocr", unit="page",
-                        show=None if len(todo) > 1 else False,
-                        every=None if len(todo) <= 1 or quiet else 5.0)
+                        show=None if several else False, log_lines=several)
     client = _dask_client(dask_address) if dask_address else None
     try:
         results = reader.read_many([paths[i] for i in todo], jobs=jobs, client=client)

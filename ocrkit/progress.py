@@ -22,12 +22,13 @@ EVERY = 5.0         # seconds between log lines without a terminal
 
 
 class Progress:
-    """`show`: True a bar, False log lines, None a bar when stderr is a terminal (and the
-    logger shows INFO); `every`: seconds between log lines, None for none."""
+    """`show`: True a bar, False log lines (every EVERY seconds; none if not `log_lines`),
+    None a bar when stderr is a terminal and the logger shows INFO."""
 
     def __init__(self, total: int | None = None, desc: str = "", unit: str = "page",
-                 show: bool | None = None, every: float | None = EVERY):
-        self.total, self.desc, self.unit, self.every = total, desc, unit, every
+                 show: bool | None = None, log_lines: bool = True):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.every = EVERY if log_lines else None
         self.n, self.start = 0, time.perf_counter()
         self._logged = self.start
         if show is None:
