@@ -9,7 +9,8 @@ patterns, and list files of paths (one a line; "-" is standard input).
 
 A file named directly (or in a list) is read whatever its name: if it is no image, that page
 fails. In folders and pattern matches only names with an image extension are taken; hidden
-files and folders (".name") are passed over. A path given twice is read once.
+files and folders (".name") are passed over. A path given twice is read twice (say, against
+two --truth files).
 """
 from __future__ import annotations
 
@@ -37,13 +38,8 @@ def is_image_name(name: str) -> bool:
 def find_images(inputs, recursive: bool = False, files_from=None) -> Found:
     """Expand `inputs` (files, folders, glob patterns) and the lines of the list files
     `files_from` (paths; "-" reads standard input) into image paths, in order."""
-    found, seen, bases = Found(), set(), []
-
-    def add(path: str) -> None:
-        key = os.path.abspath(path)
-        if key not in seen:
-            seen.add(key)
-            found.paths.append(path)
+    found, bases = Found(), []
+    add = found.paths.append
 
     def add_folder(folder: str) -> None:
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
