@@ -1,6 +1,7 @@
 """`ocrkit ocr`: read hand-printed pages, one or a folder of thousands (Reader.read_many)."""
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,7 @@ def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jo
     from ocrkit.batch import OutputFolder, Stream, find_images
     from ocrkit.errors import OcrkitError
     from ocrkit.progress import Progress
+    log = logging.getLogger("ocrkit.ocr")
 
     formats = _formats(fmt, output_dir)
     if skip_existing and not output_dir:
@@ -145,6 +147,8 @@ def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jo
             with progress.paused():
                 if not result.ok:
                     click.echo(f"Error: {result.message}", err=True)
+                    if result.trace:
+                        log.debug("%s", result.trace.rstrip())        # -v
                     failed.append(result.path)
                     continue
                 page = result.page

@@ -184,15 +184,15 @@ def test_output_files_mirror_the_tree_and_never_collide(reader, drawn, tmp_path)
 
 
 # -- failures among good pages, and SIGKILL ------------------------------------------------------
-def huge_png(path: Path, side: int = 12000) -> Path:
-    """A white PNG of side x side pixels (144 megapixels: under ocrkit's size limit) that is
-    only about 150 kB on disk; decoding it needs more than the memory the test allows."""
+def huge_png(path: Path, side: int = 9400) -> Path:
+    """A white RGBA PNG of side x side pixels (88 megapixels: under ocrkit's size limit) that
+    is only about 1 MB on disk; decoding it takes 350 MB, more than the test allows."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (len(data).to_bytes(4, "big") + kind + data
                 + zlib.crc32(kind + data).to_bytes(4, "big"))
-    packer, row = zlib.compressobj(9), b"\x00" + b"\xff" * side
+    packer, row = zlib.compressobj(1), b"\x00" + b"\xff" * (4 * side)
     idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    header = side.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])          # 8-bit grey
+    header = side.to_bytes(4, "big") * 2 + bytes([8, 6, 0, 0, 0])          # 8-bit RGBA
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
                      + chunk(b"IEND", b""))
     return path
@@ -204,7 +204,7 @@ def test_corrupt_huge_and_fifo_pages_fail_and_every_good_page_is_printed(reader,
     bad = [corrupt(folder / "page01b.png", good[0]), huge_png(folder / "page02b.png"),
            folder / "page03b.png"]
     os.mkfifo(bad[2])                                   # a FIFO named like an image
-    limit = 1 << 30             # 1 GiB of address space: the pipeline fits, 144 Mpx does not
+    limit = 1 << 30             # address space: a page fits, 350 MB of decoded pixels do not
 
     def limit_memory():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -17,7 +17,9 @@ result's `error` and the batch goes on. Ctrl-C (KeyboardInterrupt) stops the bat
   worker dies while reading it alone is reported (WorkerDied), and no page is lost.
 - Dask (client=distributed.Client(address)): ocrkit.batch.cluster.
 
-This module imports no numpy, so a spawned worker can pin its BLAS before numpy loads.
+A pool worker ends by itself when the batch's process is gone (a SIGKILLed batch leaves no
+workers behind). This module imports no numpy, so a spawned worker can pin its BLAS before
+numpy loads.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import os
 import pickle
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -46,12 +49,14 @@ class WorkerDied(OcrkitError):
 @dataclass
 class Result:
     """One page of a batch: `path` as given, and its `page` (ocrkit.page.Page) or its
-    `error` (the exception); `seconds` the time reading it took where it was read."""
+    `error` (the exception) and `trace`, the traceback where it was raised (a worker's
+    too); `seconds` the time reading it took where it was read."""
 
     path: str
     page: object = None
     error: BaseException | None = None
     seconds: float = 0.0
+    trace: str = ""
 
     @property
     def ok(self) -> bool:
@@ -86,8 +91,8 @@ def read_one(reader, path, name: str | None = None) -> Result:
     try:
         page = reader.read(path, path=name)
     except Exception as exc:
-        log.debug("%s failed", name, exc_info=True)
-        return Result(name, error=exc, seconds=time.perf_counter() - start)
+        return Result(name, error=exc, seconds=time.perf_counter() - start,
+                      trace=traceback.format_exc())
     return Result(name, page, seconds=time.perf_counter() - start)
 
 
