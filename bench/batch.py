@@ -44,7 +44,7 @@ def load() -> str:
     return f"load {one:.2f} (5 min {five:.2f})"
 
 
-def page_folder() -> tuple[Path, int]:
+def page_folder() -> tuple[Path, list, int]:
     """out/bench-pages/: the shared real pages and synthetic ones up to PAGES in all."""
     from ocrkit.data.pages import write_page
     folder = OUT / "bench-pages"
@@ -57,16 +57,21 @@ def page_folder() -> tuple[Path, int]:
         with Image.open(p) as im:
             if im.width * im.height <= REAL_MAX_MPX * 1e6:
                 real.append(p)
-    for p in real:
-        target = folder / f"real-{p.name}"
-        if not target.exists():
-            shutil.copy(p, target)
-    for i in range(PAGES - len(real)):
-        target = folder / f"synth-{i:03d}.jpg"
-        if not target.exists():
-            write_page(TEXTS[i % len(TEXTS)], target, seed=i)
-            target.with_name(target.stem + ".gt.txt").unlink()
-    return folder, len(real)
+    wanted = {folder / f"real-{p.name}": p for p in real}
+    wanted.update((folder / f"synth-{i:03d}.jpg", None) for i in range(PAGES - len(real)))
+    for stale in set(folder.iterdir()) - set(wanted):
+        stale.unlink()
+    for target, source in wanted.items():
+        if target.exists():
+            continue
+        if source is not None:
+            shutil.copy(source, target)
+        else:
+            i = int(target.stem.split("-")[1])
+            write_page(TEXTS[i % len(TEXTS)], target.with_suffix(".tmp.jpg"), seed=i)
+            target.with_suffix(".tmp.jpg").rename(target)      # a killed run leaves none
+            target.with_name(target.stem + ".tmp.gt.txt").unlink()
+    return folder, sorted(wanted), len(real)
 
 
 def run(command: list, **kw) -> dict:
@@ -118,8 +123,7 @@ def startup(small: Path) -> dict:
 
 def main(results: dict | None = None) -> dict:
     results = {} if results is None else results
-    folder, n_real = page_folder()
-    pages = sorted(p for p in folder.iterdir() if p.suffix == ".jpg" or p.suffix == ".jpeg")
+    folder, pages, n_real = page_folder()
     n = len(pages)
     print(f"batch OCR of {n} pages ({n_real} real from $OCRKIT_DATA, {n - n_real} synthetic) "
           f"in {folder}; {load()}")

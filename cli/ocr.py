@@ -140,6 +140,7 @@ def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jo
     progress = Progress(total=len(todo), desc="ocr", unit="page",
                         show=None if several else False, log_lines=several)
     client = _dask_client(dask_address) if dask_address else None
+    results = None
     try:
         results = reader.read_many([paths[i] for i in todo], jobs=jobs, client=client)
         for result, i in zip(results, todo):
@@ -174,6 +175,8 @@ def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jo
         raise SystemExit(130)
     finally:
         progress.close()
+        if results is not None:
+            results.close()             # the runner stops its workers or cluster tasks
         if client is not None:
             client.close()
     if stream is not None:
