@@ -15,6 +15,7 @@ def test_a_wheel_installed_with_target_reads_a_page_from_another_folder(tmp_path
     shutil.copytree(REPO, source, ignore=lambda folder, names: [
         n for n in names if n == "__pycache__" or n.endswith(".egg-info")
         or (Path(folder) == REPO and n in top)])
+    # the test extra holds setuptools and wheel: no build environment to download
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist",
                     source], check=True, capture_output=True)
