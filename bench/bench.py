@@ -346,6 +346,8 @@ def main():
     cnn_bench(results, x, y, source)
     ocr_bench(results)
     synth_bench(results)
+    import batch                    # bench/batch.py: batch OCR, jobs, Dask, Tesseract, start-up
+    batch.main(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {RESULTS}")
 

@@ -1,6 +1,7 @@
 """Options and helpers shared by several commands."""
 from __future__ import annotations
 
+import logging
 import math
 import sys
 
@@ -31,7 +32,41 @@ rate_range = FiniteFloatRange(min=0, min_open=True)
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False), default=None,
     help="Folder holding the named datasets (default: $OCRKIT_DATA, then ./data).")
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages.")
+
+
+def _verbosity(ctx, param, value):
+    """-q/-v set the level of the "ocrkit" logger (progress lines, notes) for this command."""
+    ctx.meta[f"ocrkit.{param.name}"] = value
+    configure_logging(ctx.meta.get("ocrkit.quiet", False), ctx.meta.get("ocrkit.verbose", False))
+    return value
+
+
+def quiet_option(command):
+    """-q/--quiet and -v/--verbose."""
+    command = click.option("-v", "--verbose", is_flag=True, expose_value=False,
+                           callback=_verbosity,
+                           help="More messages (why each failed page failed, in full).")(command)
+    return click.option("-q", "--quiet", is_flag=True, callback=_verbosity,
+                        help="No progress bars or messages.")(command)
+
+
+class _EchoHandler(logging.Handler):
+    """Log records as lines on the current stderr (click's, so tests capture them)."""
+
+    def emit(self, record):
+        click.echo(self.format(record), err=True)
+
+
+def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
+    """The "ocrkit" logger on stderr: warnings only with quiet, everything with verbose,
+    else progress lines and notes too."""
+    logger = logging.getLogger("ocrkit")
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        logger.addHandler(_EchoHandler())
+        logger.propagate = False
+    logger.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
 split_option = click.option(
     "--split", type=click.Choice(["train", "valid", "test", "all"]), default=None,
     help="Which part of the dataset [default: test for a named dataset, all for a path].")

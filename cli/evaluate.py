@@ -74,8 +74,9 @@ def _with(options):
 @data_dir_option
 @size_option
 @format_option
+@quiet_option
 def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, data_dir, size,
-             fmt):
+             fmt, quiet):
     """Score MODEL on DATASET: accuracy, n, per-class accuracy (an autoencoder: mean PSNR
     in dB over the images, data range 1, and MSE per pixel).
 

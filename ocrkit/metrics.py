@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ocrkit.progress import progress_chunks
+
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
@@ -158,7 +160,9 @@ def autoencoder_report(model, dataset, inputs: np.ndarray | None = None) -> dict
     from ocrkit.errors import OcrkitError
     if len(dataset) == 0:
         raise OcrkitError(f"dataset {dataset.name} has no samples")
-    rec = model.reconstruct(dataset.x if inputs is None else inputs)
+    x = dataset.x if inputs is None else inputs
+    rec = np.concatenate([model.reconstruct(x[a:b])
+                          for a, b in progress_chunks(len(x), 8192, "score", "sample")])
     return {**reconstruction_scores(dataset.x, rec), "reconstructions": rec}
 
 
@@ -185,11 +189,12 @@ def classifier_report(model, dataset, restrict: bool = False, merge_twins: bool 
                           f"the model knows {''.join(model.classes)}") from None
     if len(ds) == 0:
         raise OcrkitError(f"dataset {dataset.name} has no samples")
+    proba = np.concatenate([model.predict_proba(ds.x[a:b])
+                            for a, b in progress_chunks(len(ds), 8192, "score", "sample")])
     if restrict:
         allowed = np.isin(np.array(model.classes), np.array(dataset.classes))
-        pred = np.argmax(np.where(allowed, model.predict_proba(ds.x), -1.0), axis=1)
-    else:
-        pred = model.predict(ds.x)
+        proba = np.where(allowed, proba, -1.0)
+    pred = np.argmax(proba, axis=1)
     cm = confusion_matrix(ds.y, pred, len(model.classes))
     per_class = per_class_accuracy(cm)
     present = [i for i, c in enumerate(model.classes) if cm[i].sum() > 0]

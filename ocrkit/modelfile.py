@@ -507,21 +507,28 @@ def from_hw5(d: dict, source: str = "") -> Model:
                  source=source)
 
 
-# -- the shipped default model ------------------------------------------------------------------
+# -- the shipped models -------------------------------------------------------------------------
 DEFAULT_MODEL = "default.pkl"
 
 
+def shipped_model_path(name: str = "default") -> Path:
+    """A shipped model by name ("default", or "mlp" etc. in a source checkout): package data
+    of `ocrkit.models` (the repository's models/), found through importlib.resources, so a
+    wheel, `pip install .`, `--user`, `--target` and `pip install -e .` all find it."""
+    from importlib.resources import files
+    folder = files("ocrkit.models")
+    path = folder / f"{name}.pkl"
+    if not path.is_file():
+        known = sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".pkl"))
+        which = "the default model" if name == "default" else f"no shipped model {name!r}"
+        raise OcrkitError(f"{which} is not installed in {folder} (shipped here: "
+                          f"{', '.join(known) or 'none'}); give a model file with --model")
+    return Path(str(path))
+
+
 def default_model_path() -> Path:
-    """The shipped default model: models/ of a source checkout (pip install -e .), else the
-    copy `pip install .` puts in <prefix>/share/ocrkit/models/."""
-    import sys
-    candidates = [Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL,
-                  Path(sys.prefix) / "share" / "ocrkit" / "models" / DEFAULT_MODEL]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise OcrkitError(f"the default model {DEFAULT_MODEL} is not installed (looked in "
-                      f"{', '.join(str(c.parent) for c in candidates)}); give one with --model")
+    """The shipped default model (models/default.pkl, installed as package data)."""
+    return shipped_model_path("default")
 
 
 # -- files ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ first) stops at that batch with `TrainingDiverged`.
 """
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -23,6 +24,8 @@ from ocrkit.engine import Network, schedule_lr
 from ocrkit.engine.optim import Optimizer
 from ocrkit.engine.specs import arch_specs, mlp_specs  # noqa: F401  (the CLI builds specs here)
 from ocrkit.errors import OcrkitError
+
+log = logging.getLogger("ocrkit.train")
 
 
 class TrainingDiverged(OcrkitError):
@@ -177,10 +180,13 @@ class Trainer:
                     best_params = net.get_params()
                 else:
                     wait += 1
+                line = (f"{self.desc} epoch {epoch + 1}/{self.epochs}: "
+                        f"{self._postfix(train_loss, train_acc)} | "
+                        f"valid {self._postfix(v_loss, v_acc)}")
                 if show:
-                    tqdm.write(f"{self.desc} epoch {epoch + 1}/{self.epochs}: "
-                               f"{self._postfix(train_loss, train_acc)} | "
-                               f"valid {self._postfix(v_loss, v_acc)}", file=sys.stderr)
+                    tqdm.write(line, file=sys.stderr)
+                else:                   # no terminal: a log line (the CLI shows it unless -q)
+                    log.info("%s (%.1f s)", line, history["seconds"][-1])
                 if self.checkpoint is not None:
                     self.checkpoint({
                         "epoch": epoch + 1, "params": net.get_params(),

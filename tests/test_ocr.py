@@ -123,11 +123,14 @@ def test_bad_images_are_reported_and_the_rest_still_read(tmp_path):
     truncated.write_bytes(photo.read_bytes()[:5000])
     tiny = tmp_path / "tiny.png"
     Image.new("L", (1, 1), 255).save(tiny)
-    res = invoke(empty, text, truncated, tmp_path, tiny, tmp_path / "missing.jpg", photo)
+    bad = [empty, text, truncated, tiny, tmp_path / "missing.jpg"]
+    res = invoke(*bad, photo)
     assert res.exit_code == 1
     errors = [line for line in res.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 6 and "Traceback" not in res.output + res.stderr
+    assert len(errors) == 5 and "Traceback" not in res.output + res.stderr
     assert "ABCDEFG" in res.output                         # the good image was still read
+    listed = res.stderr.split("failed:\n", 1)[1].split()  # the closing summary lists them
+    assert listed == [str(p) for p in bad]
 
 
 def test_blank_page_is_no_error(tmp_path):

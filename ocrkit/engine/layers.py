@@ -7,7 +7,6 @@ Shapes are given as `x: (N, D)`; N is the batch.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from ocrkit.engine import init as initialisers
 
@@ -80,6 +79,7 @@ class Sigmoid(Layer):
     """Elementwise 1 / (1 + exp(-x)), computed without overflow."""
 
     def forward(self, x, train=False):
+        from scipy.special import expit     # here: scipy.special takes 0.3 s to import
         y = expit(x)
         self.cache = y
         return y
