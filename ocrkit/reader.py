@@ -71,9 +71,11 @@ class Reader:
         import numpy as np
 
         from ocrkit.page import read_page
-        if not isinstance(image, np.ndarray):
+        if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
             _check_regular_file(image)
             path = str(path or image)
+        elif not isinstance(image, np.ndarray):
+            image = np.asarray(image)                   # a numpy scalar, a list: checked next
         return read_page(image, self.model, path=path or "", size=size, **self.options)
 
     def read_many(self, paths, jobs: int | None = None, client=None):

@@ -10,13 +10,7 @@ from fuzzing import Worker, campaign
 SHORT = {"model_mutated": 300, "model_hostile": 300, "dataset_mat": 200, "dataset_idx": 200,
          "dataset_folder": 80, "page_array": 60, "page_file": 40}
 # Targets whose code is being fixed elsewhere (issue 13): a run stops at its first failure.
-PENDING = {
-    "dataset_folder": "the character normaliser (data/normalize.py) erodes a filled blob of "
-                      "66x117 pixels with a disk as wide as the crop: MemoryError, 2.5 GB",
-    "page_array": "ocrkit.page: a page of 1 or 2 pixel rows (np.zeros((1, 2), np.uint8)) "
-                  "is a ValueError in clean.py (shapes (3,) (5,) do not broadcast)",
-    "page_file": "the page pipeline's image limits and stage costs are being fixed (issue 13)",
-}
+PENDING: dict[str, str] = {}     # target -> the known failure being fixed (xfail meanwhile)
 
 
 @pytest.mark.parametrize("name", list(SHORT))

@@ -22,6 +22,7 @@ from ocrkit.data.dataset import SIZE
 BOX = 22            # longer side of the ink in canonical pixels
 STROKE = 3.2        # stroke width in canonical pixels
 SPECK = 0.02        # components under this fraction of the largest one's area are dropped
+BLOB = 4.0          # "strokes" this many times the canonical width are a filled blob
 REDUCE = 64         # crops with a longer ink side than this are reduced to it first
 
 
@@ -116,6 +117,8 @@ def normalise_character(image: np.ndarray, ink_on_dark: bool = False) -> np.ndar
     long_side = max(mask.shape)
     scale = BOX / long_side
     width = stroke_width(mask) * scale          # in canonical pixels
+    if width > BLOB * STROKE:
+        return out          # a filled blob, not pen strokes: eroding it to strokes leaves none
     if width > 0:
         radius = int(round((STROKE - width) / 2 / scale))   # in crop pixels
         if radius > 0:

@@ -115,6 +115,12 @@ def as_page_array(array) -> np.ndarray:
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)) or a.size == 0:
         raise ValueError(f"expected an image (H, W), (H, W, 3) or (H, W, 4), got shape "
                          f"{a.shape}")
+    if min(a.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"an image of {a.shape[1]}x{a.shape[0]} pixels is too small to hold "
+                         "text")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise ValueError(f"an image of {a.shape[1]}x{a.shape[0]} pixels is too large (at most "
+                         f"{MAX_PIXELS / 1e6:.0f} megapixels)")
     if a.dtype == np.uint8:
         pass
     elif a.dtype == bool:
