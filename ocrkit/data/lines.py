@@ -203,7 +203,7 @@ class LineComposer:
     pool: GlyphPool
     width: int = WIDTH
     synth_share: float = SYNTH_SHARE
-    letter_gap: tuple = (-0.1, 0.3)       # gap between letters, in capital heights
+    letter_gap: tuple = (-0.1, 0.45)      # gap between letters, in capital heights
     touching: float = 0.25                # share of lines written with touching letters
     word_gap: tuple = (0.4, 1.4)
     slant: tuple = (0.05, 0.15)           # mean and spread of x shift per unit of height
@@ -319,7 +319,7 @@ class LineComposer:
         or bold (a gain, and one grey dilation); then a share blurred, a share with pixel
         noise or specks; the peak ink is 1."""
         n = len(lines)
-        pen = rng.choice(3, n, p=(0.35, 0.45, 0.2))                     # thin, normal, bold
+        pen = rng.choice(3, n, p=(0.4, 0.45, 0.15))                     # thin, normal, bold
         cut = np.select([pen == 0, pen == 1], [rng.uniform(0.35, 0.65, n),
                                                rng.uniform(0.0, 0.3, n)], 0.0)
         gain = np.select([pen == 0, pen == 1], [np.full(n, 1.5), rng.uniform(1.0, 1.5, n)],
