@@ -191,7 +191,6 @@ def page_text(readings: list[LineReading], model, context: bool = True,
     ocrkit.page.read.settle_lookalikes) and, with `case` "auto", a page whose sure letters
     are capitals read in capitals (ocrkit.page.case.page_case); "upper" always, "mixed"
     never (the model's own case)."""
-    from ocrkit.page.case import page_case
     from ocrkit.page.model import Char
     from ocrkit.page.read import settle_lookalikes
     index = {c: i for i, c in enumerate(model.classes)}
@@ -204,11 +203,18 @@ def page_text(readings: list[LineReading], model, context: bool = True,
                 settle_lookalikes(chars[start:end], index, r.probs[start:end])
                 start = end + 1
         lines.append(chars)
-    everything = [c for line in lines for c in line if c.label != " "]
-    upper = case == "upper" or (case == "auto" and page_case(
-        [c.label for c in everything], [c.confidence for c in everything]) == "upper")
+    upper = case == "upper" or (case == "auto" and in_capitals(readings))
     text = ["".join(c.label for c in line) for line in lines]
     return "\n".join(t.upper() if upper else t for t in text if t)
+
+
+def in_capitals(readings: list[LineReading]) -> bool:
+    """Whether a page read line by line is written in capitals: its sure letters whose case
+    shows in their shape are (almost) all capitals (ocrkit.page.case.page_case)."""
+    from ocrkit.page.case import page_case
+    labels = [c for r in readings for c in r.text if c != " "]
+    confidence = [p for r in readings for c, p in zip(r.text, r.confidence) if c != " "]
+    return page_case(labels, confidence) == "upper"
 
 
 def read_line(ink: np.ndarray, model) -> LineReading:

@@ -418,6 +418,10 @@ class Model:
         outputs = math.prod(planned.output_shape)
         if d["kind"] == "classifier" and outputs != len(classes):
             raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
+        if d["kind"] == "line" and (len(planned.output_shape) != 3
+                                    or planned.output_shape[0] != 1):
+            raise ValueError(f"a line model gives one row of columns, not outputs of shape "
+                             f"{tuple(planned.output_shape)}")
         if d["kind"] == "line" and planned.output_shape[-1] != len(classes):
             raise ValueError(f"the network gives {planned.output_shape[-1]} scores a column "
                              f"for {len(classes)} classes")
