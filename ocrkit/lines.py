@@ -20,7 +20,6 @@ lines are.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +31,6 @@ MARGIN = 2              # pixels of paper above, below and left of the ink in a 
 RIGHT = 6               # ... and right of it
 THIN = 2.4              # strokes thinner than this (fitted pixels) are grown
 STRIDE = 4              # input columns per output column
-LINE_MODEL = "line.pkl"
 
 
 def line_specs(n_classes: int = len(LINE_CLASSES)) -> list[dict]:
@@ -223,20 +221,11 @@ def read_line(ink: np.ndarray, model) -> LineReading:
     return read_lines([ink], model)[0]
 
 
-def line_model_path() -> Path:
-    """models/line.pkl of the source checkout (`make line-model` trains it; it is not yet
-    installed as data, as the default character model is)."""
-    path = Path(__file__).resolve().parents[1] / "models" / LINE_MODEL
-    if not path.is_file():
-        raise OcrkitError(f"the line model {path} is not there; train it with 'make "
-                          "line-model' or give a model file")
-    return path
-
-
 def load_line_model(path=None):
-    """A line model by path, or the shipped models/line.pkl."""
+    """A line model by path, or the shipped models/line.pkl (a source checkout's: `make
+    line-model` trains it; unlike default.pkl it is not in the wheel)."""
     from ocrkit import modelfile
-    model = modelfile.load(path or line_model_path())
+    model = modelfile.load(path or modelfile.shipped_model_path("line"))
     if model.kind != "line":
         raise OcrkitError(f"{model.source}: a {model.kind}, not a line model")
     return model

@@ -15,7 +15,7 @@ from ocrkit.data.lines import (FIRST_CHAR, HEIGHT, LINE_CLASSES, SPACE, GlyphPoo
 from ocrkit.data.synth import render_characters
 from ocrkit.engine import Adam, Network
 from ocrkit.engine.ctc import CTCLoss
-from ocrkit.lines import fit_height, line_model_path, read_line, read_lines
+from ocrkit.lines import fit_height, load_line_model, read_line, read_lines
 from ocrkit.metrics import error_rates
 from ocrkit.train import Trainer
 
@@ -132,7 +132,7 @@ def test_fit_height_scales_any_crop_to_the_line_frame():
 
 @pytest.fixture(scope="module")
 def line_model():
-    return modelfile.load(line_model_path())
+    return load_line_model()
 
 
 def test_the_line_model_reads_composed_lines_at_any_height(line_model):

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from ocrkit.data.augment import bilinear
-from ocrkit.data.dataset import BYCLASS, SIZE, stratified_split
+from ocrkit.data.dataset import BYCLASS, SIZE
 from ocrkit.data.synth import X_TOP
 
 LINE_CLASSES = ("", " ") + BYCLASS      # blank, space, 0-9, A-Z, a-z
@@ -122,31 +122,14 @@ class GlyphPool:
         return first + (rng.random(len(classes)) * count).astype(np.int64)
 
 
-def emnist_byclass(split: str, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """(canonical images (M, 32, 32), ByClass labels (M,)) of one split (train, valid,
-    test) of the EMNIST ByClass test file, split per class 80/10/10 with seed 2016 as
-    ocrkit.data does for `emnist`; the classes are visited in the order that makes the digits
-    and capitals fall exactly where `emnist`'s 36-class split puts them (NIST36 order, then
-    a-z), so the test characters of either set are unseen by a model trained on the other's
-    train split."""
-    from ocrkit.data import EMNIST_TEST, SPLIT_SEED, _missing, find_file
-    from ocrkit.data.emnist import _BYCLASS_TO_NIST36, emnist_to_canonical, labels_path_for, read_idx
-    path = find_file(EMNIST_TEST, data_dir)
-    if path is None:
-        raise _missing("emnist", EMNIST_TEST, data_dir)
-    images, labels = read_idx(path), read_idx(labels_path_for(path)).astype(np.int64)
-    key = np.concatenate([_BYCLASS_TO_NIST36[:36], np.arange(36, 62)])
-    parts = dict(zip(("train", "valid", "test"),
-                     stratified_split(key[labels], (0.8, 0.1, 0.1), SPLIT_SEED)))
-    idx = parts[split]
-    return emnist_to_canonical(images[idx]), labels[idx]
-
-
 def glyph_pool(split: str, synth_per_class: int = 200, data_dir=None) -> GlyphPool:
-    """The characters of one split: EMNIST ByClass's (emnist_byclass) and `synth_per_class`
-    synth62 characters a class from that split's stream (ocrkit.data.synth)."""
+    """The characters of one split (train, valid, test): `emnist62`'s (EMNIST ByClass, the
+    split ocrkit.data keeps for it) and `synth_per_class` synth62 characters a class from
+    that split's stream (ocrkit.data.synth)."""
+    from ocrkit.data import load_dataset
     from ocrkit.data.synth import synth_dataset
-    x, y = emnist_byclass(split, data_dir)
+    emnist = load_dataset("emnist62", split, data_dir)
+    x, y = emnist.x, emnist.y
     if synth_per_class:
         s = synth_dataset(synth_per_class * len(BYCLASS), split, name="synth62")
         x, y = np.concatenate([x, s.x]), np.concatenate([y, s.y])
