@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test fuzz bench models scores finetune-demo twins pages clean
+.PHONY: install demo test fuzz bench models scores finetune-demo twins pages line-model line-vs-cuts clean
 
 install: $(VENV)/.installed
 
@@ -65,6 +65,16 @@ models: install
 	    --schedule cosine --epochs 100 --batch-size 32 --seed 0 -o models/autoencoder.pkl --plots docs/img -q
 	rm -f models/hw5-lr1.pkl models/hw5-lr0.01.pkl docs/img/hw5-lr1-weights-* docs/img/hw5-lr0.01-weights-*
 	$(MAKE) --no-print-directory scores
+
+# The line recognizer (CTC over whole lines, ocrkit/lines.py; models/MODELS.md): about 30
+# CPU minutes here. One BLAS thread: on this shared 2-core machine OpenBLAS's threads wait on
+# each other and the same GEMMs took 10-500x as long.
+line-model: install
+	OPENBLAS_NUM_THREADS=1 nice -n 10 $(OCRKIT) train-lines -o models/line.pkl --seed 0
+
+# The cuts (ocrkit.Reader) beside the line recognizer on the same lines of the real pages.
+line-vs-cuts: install
+	OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) $(BIN)/python bench/line_vs_cuts.py
 
 # The model the fine-tuning demo starts from: the 36-class default whose results MODELS.md
 # reports (the 62-class default knows lower case already; its demo is for a later round).

@@ -45,8 +45,9 @@ def main():
     read hand-printed pages."""
 
 
-from ocrkit.cli import autoencode, data, evaluate, finetune, inspect, ocr, synth, train  # noqa: E402,E501
+from ocrkit.cli import (autoencode, data, evaluate, finetune, inspect, lines, ocr,  # noqa: E402
+                        synth, train)
 
-for module in (ocr, train, finetune, autoencode, evaluate, inspect, data, synth):
+for module in (ocr, train, lines, finetune, autoencode, evaluate, inspect, data, synth):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -46,7 +46,10 @@ from ocrkit.files import atomic_open, clean_temporary, read_limited
 FORMAT = "ocrkit-model"
 VERSION = 1
 INPUT_CONVENTION = "upright 32x32 float32 in [0, 1], ink 1 on background 0"
-KINDS = ("classifier", "autoencoder")
+LINE_INPUT = "a line: height 32, any width, float32 in [0, 1], ink 1 on background 0"
+#: classifier: a character -> class probabilities; autoencoder: a character -> itself; line: a
+#: line image -> class scores per column (ocrkit.lines, CTC; classes[0] is the blank "")
+KINDS = ("classifier", "autoencoder", "line")
 MAX_FILE_BYTES = 256 << 20          # a model file is read only up to this size (256 MiB)
 MAX_DEPTH = 50                      # nesting of lists, tuples and dicts in a model file
 MAX_INT_BITS = 256                  # integers in metadata (a random generator's state: 128)
@@ -344,8 +347,9 @@ class Model:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """x: (N, 32, 32) canonical -> (N, C) class probabilities (classifiers only)."""
         if self.kind != "classifier":
-            raise OcrkitError(f"{self.source or 'the model'} is an {self.kind}, not a "
-                              "classifier: it has no classes to predict")
+            what = "a line model" if self.kind == "line" else f"an {self.kind}"
+            raise OcrkitError(f"{self.source or 'the model'} is {what}, not a classifier: it "
+                              "has no classes to predict")
         with np.errstate(over="ignore", invalid="ignore"):
             probs = self.network.predict(x)
         if not np.isfinite(probs).all():        # finite weights can still overflow float32
@@ -377,7 +381,8 @@ class Model:
         return {
             "format": FORMAT, "version": VERSION, "kind": self.kind,
             "architecture": self.network.specs, "input_shape": list(self.network.input_shape),
-            "input": INPUT_CONVENTION, "params": self.network.get_params(),
+            "input": LINE_INPUT if self.kind == "line" else INPUT_CONVENTION,
+            "params": self.network.get_params(),
             "classes": list(self.classes), "training": _plain(self.training),
             "history": _plain(self.history), "scores": _plain(self.scores),
             "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -413,6 +418,13 @@ class Model:
         outputs = math.prod(planned.output_shape)
         if d["kind"] == "classifier" and outputs != len(classes):
             raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
+        if d["kind"] == "line" and (len(planned.output_shape) != 3
+                                    or planned.output_shape[0] != 1):
+            raise ValueError(f"a line model gives one row of columns, not outputs of shape "
+                             f"{tuple(planned.output_shape)}")
+        if d["kind"] == "line" and planned.output_shape[-1] != len(classes):
+            raise ValueError(f"the network gives {planned.output_shape[-1]} scores a column "
+                             f"for {len(classes)} classes")
         if d["kind"] == "autoencoder" and outputs != math.prod(d["input_shape"]):
             raise ValueError(f"an autoencoder with {outputs} outputs for "
                              f"{'x'.join(map(str, d['input_shape']))} inputs")
@@ -425,9 +437,12 @@ class Model:
 
 def _check_fields(d: dict) -> None:
     """The fields of a model dict have the types the rest of ocrkit relies on."""
-    shape = d.get("input_shape")
-    if shape != [32, 32] and tuple(shape or ()) != (32, 32):
-        raise ValueError(f"input shape {shape}; ocrkit models take 32x32 characters")
+    shape = tuple(d.get("input_shape") or ())
+    if d.get("kind") == "line":
+        if len(shape) != 2 or shape[0] != 32 or not isinstance(shape[1], int) or shape[1] < 8:
+            raise ValueError(f"input shape {list(shape)}; line models take lines 32 high")
+    elif shape != (32, 32):
+        raise ValueError(f"input shape {list(shape)}; ocrkit models take 32x32 characters")
     if not isinstance(d.get("architecture"), list) or not all(
             isinstance(s, dict) for s in d["architecture"]):
         raise ValueError("'architecture' is not a list of layer specs")
@@ -442,7 +457,12 @@ def _check_fields(d: dict) -> None:
     classes = d.get("classes")
     if not isinstance(classes, (list, tuple)) or not all(isinstance(c, str) for c in classes):
         raise ValueError("'classes' is not a list of strings")
-    odd = [c for c in classes if not c or len(c) > MAX_CLASS_NAME or not c.isprintable()]
+    named = classes
+    if d.get("kind") == "line":             # its first class is the CTC blank, ""
+        if not classes or classes[0] != "":
+            raise ValueError("a line model's first class is the CTC blank, ''")
+        named = classes[1:]
+    odd = [c for c in named if not c or len(c) > MAX_CLASS_NAME or not c.isprintable()]
     if odd or len(set(classes)) != len(classes):
         raise ValueError(f"class names must be distinct, printable and 1 to {MAX_CLASS_NAME} "
                          f"characters long, not {odd[0]!r:.40}" if odd else

@@ -1,9 +1,10 @@
-"""One Trainer for every model (classifier, autoencoder, later CNN).
+"""One Trainer for every model (classifier, autoencoder, line model).
 
     trainer = Trainer(net, SoftmaxCrossEntropy(), Adam(1e-3), epochs=20, batch_size=32)
     result = trainer.fit(train.x, train.y, valid=(valid.x, valid.y))
 
-Seeded shuffling, mini-batches, per-epoch train/valid loss (and accuracy for classifiers),
+Seeded shuffling, mini-batches, per-epoch train/valid loss (and accuracy for classifiers; for
+a line model under CTCLoss, whose targets are label sequences, 1 - CER),
 a tqdm bar with live numbers, early stopping on the validation score with the best weights kept,
 a checkpoint callback every epoch, resume from a checkpoint, Ctrl-C ends cleanly with the best
 weights restored, and a diverging run (a NaN/inf batch loss, or one EXPLODED times the run's
@@ -92,22 +93,25 @@ class Trainer:
         self.progress = progress
         self.desc = desc
         self.keep_best = keep_best
-        self.classifier = bool(getattr(loss, "takes_logits", False))
+        # a loss with an accuracy (hits) has integer targets: labels, or label sequences
+        self.classifier = hasattr(loss, "hits")
 
     # -- scoring -----------------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, target: np.ndarray, batch_size: int | None = None):
-        """Mean loss and accuracy (NaN for an autoencoder) over a whole set, in batches."""
+        """Mean loss and accuracy (NaN for an autoencoder; 1 - CER for a line model) over a
+        whole set, in batches."""
         batch_size = batch_size or self.net.batch_limit
-        total, correct = 0.0, 0
+        total, right, count = 0.0, 0, 0
         with np.errstate(over="ignore", invalid="ignore"):
             for i in range(0, len(x), batch_size):
                 xb, tb = x[i:i + batch_size], target[i:i + batch_size]
                 out = self.net.forward(xb, logits=self.loss.takes_logits)
                 total += self.loss.forward(out, tb) * len(xb)
                 if self.classifier:
-                    correct += int(np.sum(np.argmax(out, axis=1) == tb))
+                    r, k = self.loss.hits(out, tb)
+                    right, count = right + r, count + k
         n = max(len(x), 1)
-        return total / n, (correct / n if self.classifier else float("nan"))
+        return total / n, (right / max(count, 1) if self.classifier else float("nan"))
 
     def _score(self, valid_loss, valid_acc):
         """Higher is better: validation accuracy for classifiers, minus loss otherwise."""
@@ -148,6 +152,8 @@ class Trainer:
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise OcrkitError(f"the checkpoint's trainer state is damaged ({exc}); "
                                   "start the run again without --resume") from None
+        if self.balance and self.classifier and target.ndim != 1:
+            raise OcrkitError("class balancing needs one label per sample, not sequences")
         weights = (balancing_weights(target, float(self.balance))
                    if self.balance and self.classifier else None)
 
@@ -213,7 +219,7 @@ class Trainer:
         rather than as numpy warnings."""
         net, loss, opt, bs = self.net, self.loss, self.opt, self.batch_size
         pairs = net.param_grad_pairs()
-        run_loss, run_correct, seen = 0.0, 0, 0
+        run_loss, run_right, run_count, seen = 0.0, 0, 0, 0
         bar = tqdm(range(math.ceil(len(order) / bs)), unit="batch", leave=False,
                    desc=f"{self.desc} {epoch + 1}/{self.epochs}", disable=not show,
                    file=sys.stderr, mininterval=0.5)
@@ -240,12 +246,14 @@ class Trainer:
                 run_loss += value * len(idx)
                 seen += len(idx)
                 if self.classifier:
-                    run_correct += int(np.count_nonzero(np.argmax(out, axis=1) == tb))
+                    r, k = loss.hits(out, tb)
+                    run_right, run_count = run_right + r, run_count + k
                 if show and b % 50 == 0:
-                    bar.set_postfix_str(self._postfix(run_loss / seen, run_correct / seen),
+                    bar.set_postfix_str(self._postfix(run_loss / seen,
+                                                      run_right / max(run_count, 1)),
                                         refresh=False)
         bar.close()
-        return run_loss / seen, (run_correct / seen if self.classifier else None)
+        return run_loss / seen, (run_right / max(run_count, 1) if self.classifier else None)
 
     def _postfix(self, loss_value, acc):
         if self.classifier and acc is not None:
@@ -293,7 +301,7 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     from ocrkit.data.augment import Augment, SaltAndPepper
     from ocrkit.engine import SoftmaxCrossEntropy, SquaredError, make_optimizer
 
-    if kind not in modelfile.KINDS:
+    if kind not in ("classifier", "autoencoder"):      # line models: ocrkit.lines.train_lines
         raise ValueError(f"unknown model kind {kind!r}")
     autoencoder = kind == "autoencoder"
     if autoencoder and augment:

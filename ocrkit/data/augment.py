@@ -65,7 +65,7 @@ class Augment:
             field = self.elastic_field(len(pick), h, w, rng)
             r[pick] += field[:, 0].reshape(len(pick), -1)
             c[pick] += field[:, 1].reshape(len(pick), -1)
-        return _bilinear(x, r, c).reshape(n, h, w).astype(x.dtype, copy=False)
+        return bilinear(x, r, c).reshape(n, h, w).astype(x.dtype, copy=False)
 
     def elastic_field(self, n: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
         """(n, 2, h, w) smooth random displacements (rows, cols) of rms `elastic_px` pixels."""
@@ -93,7 +93,7 @@ class Augment:
         return x
 
 
-def _bilinear(x: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+def bilinear(x: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Sample x (N, H, W) at float coordinates r, c (N, P); zero outside the image."""
     n, h, w = x.shape
     padded = np.zeros((n, h + 2, w + 2), dtype=np.float32)

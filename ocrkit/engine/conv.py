@@ -1,4 +1,5 @@
-"""Spatial layers, channels last: Conv2D (one GEMM over im2col windows) and MaxPool2D.
+"""Spatial layers, channels last: Conv2D (one GEMM over im2col windows), MaxPool2D and
+Columns (an image's height folded into channels, for line models).
 
 Images flow as x: (N, H, W, C). A layer given (N, H, W) treats it as one channel, so a
 network can start from the canonical (N, 32, 32) characters. Channels last makes the GEMM's
@@ -252,3 +253,30 @@ def _set_where_greater(index: np.ndarray, value: int, candidate, best) -> None:
         index[...] = greater
     else:
         index += (np.uint8(value) - index) * greater
+
+
+class Columns(Layer):
+    """The height of an image folded into its channels: one feature vector per column.
+
+    x: (N, H, W, C) -> (N, 1, W, H*C), feature (h, c) at index h*C + c. A line model's
+    convolutions keep a time axis along the width; after this layer, 1x1 convolutions are
+    per-column dense layers and a last one gives each column's class scores.
+    """
+
+    def __init__(self, input_shape):
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.h, self.w, self.c = _hwc(input_shape)
+
+    def output_shape(self, input_shape):
+        return (1, self.w, self.h * self.c)
+
+    def forward(self, x, train=False):
+        n = x.shape[0]
+        x = x.reshape(n, self.h, self.w, self.c)
+        return x.transpose(0, 2, 1, 3).reshape(n, 1, self.w, self.h * self.c)
+
+    def backward(self, dout, need_dx=True):
+        n = dout.shape[0]
+        dx = dout.reshape(n, self.w, self.h, self.c).transpose(0, 2, 1, 3)
+        return dx.reshape((n,) + self.input_shape)

@@ -1,6 +1,9 @@
 """Losses: `forward(output, target) -> float` (mean over the batch), `backward() -> d output`.
 
 `takes_logits` tells the network whether the loss wants the output before the final softmax.
+A loss with an accuracy has `hits(output, target) -> (right, count)`: the Trainer's accuracy
+is the sum of right over the sum of count (samples for a classifier, characters for CTC,
+ocrkit.engine.ctc).
 """
 from __future__ import annotations
 
@@ -33,6 +36,10 @@ class SoftmaxCrossEntropy:
         d[np.arange(len(y)), y] -= 1
         d /= len(y)
         return d
+
+    def hits(self, logits: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+        """(samples whose best class is their label, samples)."""
+        return int(np.count_nonzero(np.argmax(logits, axis=1) == y)), len(y)
 
 
 class SquaredError:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocrkit.engine import init as initialisers
-from ocrkit.engine.conv import Conv2D, MaxPool2D, _hwc, _padding
+from ocrkit.engine.conv import Columns, Conv2D, MaxPool2D, _hwc, _padding
 from ocrkit.engine.layers import (ACTIVATIONS, BatchNorm, Dense, Dropout, Flatten, Layer, ReLU,
                                   Softmax)
 
@@ -75,6 +75,7 @@ BUILDERS = {
     "maxpool2d": lambda spec, shape, rng, dtype: [MaxPool2D(shape, int(spec.get("size", 2)))],
     "dropout": lambda spec, shape, rng, dtype: [Dropout(float(spec.get("rate", 0.5)), rng)],
     "batchnorm": lambda spec, shape, rng, dtype: [BatchNorm(int(shape[-1]), dtype=dtype)],
+    "columns": lambda spec, shape, rng, dtype: [Columns(shape)],
 }
 
 
@@ -141,6 +142,9 @@ def _planned(spec, shape):
             raise ValueError(f"a {size}x{size} pooling needs inputs of at least {size} "
                              f"pixels, got {h}x{w}")
         return {}, (h // size, w // size, c), h * w * c, h * w * c
+    elif kind == "columns":
+        h, w, c = _hwc(shape)
+        return {}, (1, w, h * c), h * w * c, 0
     elif kind == "batchnorm":
         c = shape[-1] if shape else 0
         return dict.fromkeys(("gamma", "beta", "mean", "var"), (c,)), shape, math.prod(shape), 0

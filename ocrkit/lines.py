@@ -1,0 +1,280 @@
+"""The line recognizer: a whole written line -> its text, by a convolutional network trained
+with CTC (ocrkit.engine.ctc) on lines composed from EMNIST and synth62 characters
+(ocrkit.data.lines). The other way to read a line to the page pipeline's cuts chosen by
+recognition (ocrkit.page.cuts); bench/line_vs_cuts.py measures both on the real pages.
+
+    from ocrkit.lines import load_line_model, read_line
+    model = load_line_model()                          # models/line.pkl
+    text, confidence, x = read_line(ink, model)        # ink (h, w): a line crop, ink 1 on 0
+
+The network (line_specs) sees a line 32 pixels high and any width: convolutions pool the
+height 32 -> 8 and the width by 4, keeping one column of features per 4 input pixels; Columns
+folds the remaining height into the features; 1x1 convolutions are a per-column classifier
+over the blank, the space and the 62 characters. Its layers are sized for any width: a model
+is trained at one width and rebuilt with the same parameters at each line's own
+(network_for).
+
+A crop is fitted to that frame by fit_height: contrast to its ink's 90th percentile, cut to its
+ink, scaled so the ink spans 28 of the 32 rows (2 above, 2 below), as the composed training
+lines are.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ocrkit.data.lines import HEIGHT, LINE_CLASSES, WIDTH
+from ocrkit.errors import OcrkitError
+
+MARGIN = 2              # pixels of paper above, below and left of the ink in a fitted line
+RIGHT = 6               # ... and right of it
+THIN = 2.4              # strokes thinner than this (fitted pixels) are grown
+STRIDE = 4              # input columns per output column
+
+
+def line_specs(n_classes: int = len(LINE_CLASSES)) -> list[dict]:
+    """The line network: 32 x W -> (1, W/4, n_classes) scores per column. Each column sees
+    34 input pixels across (about a capital and a half); a batch of 32 lines 288 wide trains
+    in about 0.8 s here (one BLAS thread)."""
+    def conv(filters, batchnorm=True):
+        return {"type": "conv2d", "filters": filters, "batchnorm": batchnorm,
+                "activation": "relu"}
+    return [conv(16, batchnorm=False), {"type": "maxpool2d"},   # 16 x W/2
+            conv(32), {"type": "maxpool2d"},                     # 8 x W/4
+            conv(64), conv(64), conv(64),
+            {"type": "columns"},                                 # 1 x W/4 x 512
+            {"type": "conv2d", "filters": 256, "kernel": 1, "activation": "relu"},
+            {"type": "dropout", "rate": 0.2},
+            {"type": "conv2d", "filters": n_classes, "kernel": 1, "activation": "identity"}]
+
+
+# -- reading -------------------------------------------------------------------------------------
+class LineReading(NamedTuple):
+    """A line read: `text` (spaces between words), and for each of its characters (spaces
+    too) the `confidence` (the highest probability of its class over its columns), `x`, its
+    centre in the pixels of the crop given, and `probs` (len(text), classes), the model's
+    probabilities at its middle column (zeros for a space)."""
+
+    text: str
+    confidence: np.ndarray
+    x: np.ndarray
+    probs: np.ndarray
+
+
+def fit_height(ink: np.ndarray, height: int = HEIGHT) -> tuple[np.ndarray, float, float]:
+    """A line crop (h, w), ink 1 on 0 at any scale -> (line (height, w') float32, scale, x0):
+    contrast stretched to the 90th percentile of its ink, cut to the ink, resized so the ink
+    spans height - 2 * MARGIN rows, with MARGIN pixels of paper around it (RIGHT at the
+    right); strokes thinner than THIN pixels there are grown by one pixel each side (thin
+    pens: the composed training lines' strokes are 2.4 to 7 pixels). A column x' of the line
+    is column x0 + x' / scale of the crop."""
+    from PIL import Image
+    from scipy import ndimage
+
+    from ocrkit.data.normalize import stroke_width
+    ink = np.asarray(ink, np.float32)
+    if ink.ndim != 2:
+        raise OcrkitError(f"a line crop is one 2-D ink image, got shape {ink.shape}")
+    empty = np.zeros((height, 2 * MARGIN + RIGHT), np.float32), 1.0, 0.0
+    inked = ink[ink > 0.05]
+    if inked.size == 0:
+        return empty
+    k = int(0.9 * (len(inked) - 1))
+    ink = np.clip(ink / max(float(np.partition(inked, k)[k]), 1e-3), 0, 1)
+    strong = ink > 0.25
+    rows, cols = np.flatnonzero(strong.any(1)), np.flatnonzero(strong.any(0))
+    if len(rows) == 0:
+        return empty
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    scale = (height - 2 * MARGIN) / (r1 - r0)
+    w = max(1, int(round((c1 - c0) * scale)))
+    crop = Image.fromarray(np.ascontiguousarray(ink[r0:r1, c0:c1]), mode="F")
+    small = np.asarray(crop.resize((w, height - 2 * MARGIN),
+                                   Image.BOX if scale < 1 else Image.BILINEAR), np.float32)
+    out = np.zeros((height, w + MARGIN + RIGHT), np.float32)
+    out[MARGIN:height - MARGIN, MARGIN:MARGIN + w] = np.clip(small, 0, 1)
+    if 0 < stroke_width(out > 0.5) < THIN:
+        out = ndimage.grey_dilation(out, footprint=np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]],
+                                                            bool))
+    return out, scale, c0 - MARGIN / scale
+
+
+def word_gaps(line: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The gaps between neighbouring characters of a fitted line (their centres in its
+    pixels), in character heights: the longest run of paper columns between two centres, over
+    the median height of the line's pieces of ink (those at least 0.3 of the ink's height)."""
+    from scipy import ndimage
+    if len(centres) < 2:
+        return np.zeros(0)
+    mask = line > 0.5
+    labels, n = ndimage.label(mask, np.ones((3, 3), bool))
+    tall = [o[0].stop - o[0].start for o in ndimage.find_objects(labels)]
+    tall = [t for t in tall if t >= 0.3 * (HEIGHT - 2 * MARGIN)]
+    char_height = float(np.median(tall)) if tall else HEIGHT - 2 * MARGIN
+    paper = ~mask.any(0)
+    gaps = []
+    for a, b in zip(np.floor(centres[:-1]).astype(int), np.ceil(centres[1:]).astype(int)):
+        edges = np.diff(np.concatenate([[0], paper[a:b], [0]]).astype(np.int8))
+        runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        gaps.append(float(runs.max(initial=0)))
+    return np.array(gaps) / char_height
+
+
+def network_for(model, width: int):
+    """The model's network rebuilt for lines `width` pixels wide (the same parameters)."""
+    from ocrkit.engine import Network
+    net = model.network
+    if tuple(net.input_shape) == (HEIGHT, width):
+        return net
+    other = Network(net.specs, (HEIGHT, width), dtype=net.dtype)
+    other.set_params(net.get_params())
+    return other
+
+
+def read_lines(inks, model) -> list[LineReading]:
+    """Several line crops (each (h, w), ink 1 on 0, any size) -> a LineReading each, in one
+    batch: fitted to height 32 (fit_height), padded with paper on the right to the widest,
+    decoded by best path (ocrkit.engine.ctc.greedy_decode). Words are split as the page
+    pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
+    (word_gaps), not by the model's space class, which sees too little of the line to tell a
+    wide letter gap from a word gap; a space's confidence is its weaker neighbour's."""
+    from ocrkit.engine.ctc import greedy_decode
+    from ocrkit.page.segment import word_spaces
+    if model.kind != "line":
+        raise OcrkitError(f"{model.source or 'the model'} is a {model.kind}, not a line model "
+                          "(train one with 'ocrkit train-lines')")
+    fitted = [fit_height(ink) for ink in inks]
+    if not fitted:
+        return []
+    width = -(-max(f[0].shape[1] for f in fitted) // (4 * STRIDE)) * 4 * STRIDE
+    batch = np.zeros((len(fitted), HEIGHT, width), np.float32)
+    for i, (line, _, _) in enumerate(fitted):
+        batch[i, :, :line.shape[1]] = line
+    logits = network_for(model, width).predict(batch).reshape(len(fitted), -1,
+                                                               len(model.classes))
+    from ocrkit.engine.ctc import log_softmax
+    probabilities = np.exp(log_softmax(logits))
+    lengths = [-(-f[0].shape[1] // STRIDE) for f in fitted]
+    space = model.classes.index(" ")
+    out = []
+    blank_row = np.zeros(len(model.classes))
+    for n, (reading, (line, scale, x0)) in enumerate(zip(greedy_decode(logits, lengths), fitted)):
+        keep = reading.labels != space
+        labels, conf, columns = reading.labels[keep], reading.confidence[keep], \
+            reading.columns[keep]
+        centres = columns * STRIDE + STRIDE / 2                         # fitted pixels
+        spaces = word_spaces(word_gaps(line, centres)) if len(labels) > 1 else []
+        text, confidence, x, probs = [], [], [], []
+        for i, k in enumerate(labels):
+            if i and spaces[i - 1]:
+                text.append(" ")
+                confidence.append(min(conf[i - 1], conf[i]))
+                x.append((centres[i - 1] + centres[i]) / 2)
+                probs.append(blank_row)
+            text.append(model.classes[k])
+            confidence.append(conf[i])
+            x.append(centres[i])
+            probs.append(probabilities[n, int(columns[i])])
+        out.append(LineReading("".join(text), np.array(confidence, np.float64),
+                               x0 + np.array(x, np.float64) / scale,
+                               np.array(probs, np.float64).reshape(-1, len(model.classes))))
+    return out
+
+
+def page_text(readings: list[LineReading], model, context: bool = True,
+              case: str = "auto") -> str:
+    """The text of a page read line by line, after the page pipeline's rules for any
+    reader: digit/letter look-alikes settled by the rest of their word (`context`,
+    ocrkit.page.read.settle_lookalikes) and, with `case` "auto", a page whose sure letters
+    are capitals read in capitals (ocrkit.page.case.page_case); "upper" always, "mixed"
+    never (the model's own case)."""
+    from ocrkit.page.model import Char
+    from ocrkit.page.read import settle_lookalikes
+    index = {c: i for i, c in enumerate(model.classes)}
+    lines = []
+    for r in readings:
+        chars = [Char(c, (0, 0, 0, 0), float(p)) for c, p in zip(r.text, r.confidence)]
+        if context:
+            start = 0
+            for end in [i for i, c in enumerate(r.text) if c == " "] + [len(r.text)]:
+                settle_lookalikes(chars[start:end], index, r.probs[start:end])
+                start = end + 1
+        lines.append(chars)
+    upper = case == "upper" or (case == "auto" and in_capitals(readings))
+    text = ["".join(c.label for c in line) for line in lines]
+    return "\n".join(t.upper() if upper else t for t in text if t)
+
+
+def in_capitals(readings: list[LineReading]) -> bool:
+    """Whether a page read line by line is written in capitals: its sure letters whose case
+    shows in their shape are (almost) all capitals (ocrkit.page.case.page_case)."""
+    from ocrkit.page.case import page_case
+    labels = [c for r in readings for c in r.text if c != " "]
+    confidence = [p for r in readings for c, p in zip(r.text, r.confidence) if c != " "]
+    return page_case(labels, confidence) == "upper"
+
+
+def read_line(ink: np.ndarray, model) -> LineReading:
+    """One line crop (h, w) float32, ink 1 on 0, any height -> LineReading(text, confidence,
+    x): see read_lines."""
+    return read_lines([ink], model)[0]
+
+
+def load_line_model(path=None):
+    """A line model by path, or the shipped models/line.pkl (a source checkout's: `make
+    line-model` trains it; unlike default.pkl it is not in the wheel)."""
+    from ocrkit import modelfile
+    model = modelfile.load(path or modelfile.shipped_model_path("line"))
+    if model.kind != "line":
+        raise OcrkitError(f"{model.source}: a {model.kind}, not a line model")
+    return model
+
+
+# -- training ------------------------------------------------------------------------------------
+def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr: float = 3e-3,
+                width: int = WIDTH, valid_lines: int = 500, test_lines: int = 500,
+                synth_per_class: int = 200, seed: int = 0, data_dir=None,
+                progress: bool | None = None, pools=None):
+    """Train a line model with the one Trainer and CTCLoss; returns (Model, TrainResult).
+
+    The training set is `lines` random texts (ocrkit.data.lines.random_texts); each epoch
+    draws them anew, with fresh characters from EMNIST's train split and synth62's and fresh
+    writer geometry (the LineComposer is the Trainer's augmentation). Validation and test
+    lines are drawn once, from the valid and test splits; the weights kept are those with the
+    lowest validation CER, and the model's scores hold the validation and test CER.
+    `pools` (train, valid, test GlyphPools) replaces the EMNIST/synth pools (tests).
+    """
+    from ocrkit import modelfile
+    from ocrkit.data.lines import LineComposer, glyph_pool, random_texts
+    from ocrkit.engine import Network, make_optimizer
+    from ocrkit.engine.ctc import CTCLoss
+    from ocrkit.train import Trainer
+
+    if pools is None:
+        pools = [glyph_pool(s, synth_per_class, data_dir) for s in ("train", "valid", "test")]
+    train_pool, valid_pool, test_pool = pools
+
+    def drawn(pool, n, stream):
+        texts = random_texts(n, np.random.default_rng([seed, stream]))
+        return LineComposer(pool, width)(texts, np.random.default_rng([seed, stream, 1])), texts
+
+    texts = random_texts(lines, np.random.default_rng([seed, 0]))
+    valid = drawn(valid_pool, valid_lines, 1)
+    net = Network(line_specs(), (HEIGHT, width), np.random.default_rng(seed))
+    loss = CTCLoss()
+    trainer = Trainer(net, loss, make_optimizer("adam", lr), epochs=epochs,
+                      batch_size=batch_size, schedule="cosine", seed=seed,
+                      augment=LineComposer(train_pool, width), progress=progress, desc="lines")
+    result = trainer.fit(texts, texts, valid=valid)
+    test_loss, test_acc = trainer.evaluate(*drawn(test_pool, test_lines, 2))
+    config = {"lines": lines, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+              "width": width, "valid_lines": valid_lines, "synth_per_class": synth_per_class,
+              "seed": seed, "optimizer": "adam", "schedule": "cosine",
+              "best_epoch": result.best_epoch, "stopped": result.stopped,
+              "seconds": round(result.seconds, 1)}
+    model = modelfile.Model(net, LINE_CLASSES, "line", training=config, history=result.history)
+    model.scores = {"valid_cer": 1 - result.best_score, "test_cer": 1 - test_acc,
+                    "test_loss": test_loss, "dataset": "lines composed from emnist ByClass "
+                    "and synth62 characters"}
+    return model, result

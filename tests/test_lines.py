@@ -1,0 +1,258 @@
+"""Line recognition (ocrkit.lines) and the lines it learns from (ocrkit.data.lines): composed
+lines hold what their texts say where the boxes say, the one Trainer learns a sequence task
+with CTC, and the shipped line model reads lines at any height."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from ocrkit import modelfile
+from ocrkit.data.dataset import BYCLASS
+from ocrkit.data.lines import (FIRST_CHAR, HEIGHT, LINE_CLASSES, SPACE, GlyphPool, LineComposer,
+                               random_texts, text_of)
+from ocrkit.data.synth import render_characters
+from ocrkit.engine import Adam, Network
+from ocrkit.engine.ctc import CTCLoss
+from ocrkit.lines import fit_height, load_line_model, read_line, read_lines
+from ocrkit.metrics import error_rates
+from ocrkit.train import Trainer
+
+
+@lru_cache(maxsize=2)
+def synth_pool(seed: int = 0, per_class: int = 3) -> GlyphPool:
+    """A small pool of synth62 characters (no data files needed)."""
+    y = np.repeat(np.arange(len(BYCLASS)), per_class)
+    x = render_characters(y, np.random.default_rng(seed), BYCLASS)
+    return GlyphPool.build(x, y, np.ones(len(y), bool))
+
+
+def encode(text: str) -> np.ndarray:
+    return np.array([LINE_CLASSES.index(c) for c in text])
+
+
+def test_random_texts_are_words_of_line_classes(rng):
+    texts = random_texts(300, rng)
+    assert texts.shape == (300, 14)
+    for row in texts:
+        body = row[row >= 0]
+        assert len(body) >= 1 and np.all(row[len(body):] == -1)        # padding at the end
+        assert body[0] != SPACE and body[-1] != SPACE
+        assert not np.any((body[1:] == SPACE) & (body[:-1] == SPACE))
+        assert np.all(body >= SPACE) and text_of(row).strip() == text_of(row)
+
+
+def test_composed_lines_hold_their_text_where_the_boxes_say(rng):
+    texts = np.full((3, 9), -1)
+    for i, t in enumerate(["Oo Pp Hh", "gyp 42", "Xx"]):
+        texts[i, :len(t)] = encode(t)
+    composer = LineComposer(synth_pool(), touching=0.0, letter_gap=(0.15, 0.3),
+                            underline=0.0)
+    lines, (where, boxes) = composer.compose(texts, rng)
+    assert lines.shape == (3, HEIGHT, composer.width) and lines.dtype == np.float32
+    assert 0 <= lines.min() and lines.max() <= 1
+    assert [tuple(w) for w in where] == [(i, j) for i in range(3) for j in range(9)
+                                         if texts[i, j] >= FIRST_CHAR]
+    # every character's box has ink; nothing is drawn outside the boxes (ink boxes are
+    # where it is above half strength: its soft edge may reach a pixel or two beyond)
+    outside = np.ones(lines.shape, bool)
+    for (n, _), (x0, y0, x1, y1) in zip(where, boxes):
+        r0, r1 = int(np.floor(y0)), int(np.ceil(y1))
+        c0, c1 = int(np.floor(x0)), int(np.ceil(x1))
+        assert lines[n, r0:r1, c0:c1].sum() > 5
+        outside[n, max(r0 - 2, 0):r1 + 2, max(c0 - 2, 0):c1 + 2] = False
+    assert lines[outside].max() < 0.05
+    # left to right in text order; sizes and places by class on the first line
+    for n in range(3):
+        mine = boxes[where[:, 0] == n]
+        assert np.all(np.diff((mine[:, 0] + mine[:, 2]) / 2) > 0)
+    first = dict(zip("OoPpHh", boxes[where[:, 0] == 0]))
+    cap = first["O"][3] - first["O"][1]
+    assert 0.45 < (first["o"][3] - first["o"][1]) / cap < 0.75        # x-height letter
+    assert first["p"][3] - first["O"][3] > 0.2 * cap                    # descender below
+    assert abs(first["h"][1] - first["H"][1]) < 0.15 * cap              # ascender: cap line
+    # the ink spans the height less small margins
+    rows = np.flatnonzero(lines[0].max(1) > 0.5)
+    assert rows[0] <= 4 and rows[-1] >= HEIGHT - 5
+
+
+def test_the_composer_is_an_augmentation_of_texts(rng):
+    texts = random_texts(8, rng).astype(np.float32)       # as the Trainer holds its inputs
+    composer = LineComposer(synth_pool())
+    a = composer(texts, np.random.default_rng(1))
+    b = composer(texts, np.random.default_rng(2))
+    assert a.shape == (8, HEIGHT, composer.width) and np.all(a.max(axis=(1, 2)) == 1)
+    assert not np.allclose(a, b)                          # new writers each call
+
+
+def toy_lines(n, rng):
+    """Lines 8 x 24 of 2-3 blocks, class 2 in the upper rows, class 3 in the lower."""
+    x = np.zeros((n, 8, 24), np.float32)
+    y = np.full((n, 3), -1)
+    for i in range(n):
+        col = int(rng.integers(0, 3))
+        for j in range(int(rng.integers(2, 4))):
+            k = int(rng.integers(2, 4))
+            x[i, (0 if k == 2 else 4):(4 if k == 2 else 8), col:col + 4] = 1
+            y[i, j] = k
+            col += 4 + int(rng.integers(2, 4))
+    return x, y
+
+
+def test_the_trainer_learns_a_sequence_task_with_ctc(rng):
+    specs = [{"type": "conv2d", "filters": 6, "activation": "tanh"}, {"type": "maxpool2d"},
+             {"type": "columns"},
+             {"type": "conv2d", "filters": 4, "kernel": 1, "activation": "identity"}]
+    net = Network(specs, (8, 24), rng)
+    x, y = toy_lines(96, rng)
+    vx, vy = toy_lines(32, rng)
+    trainer = Trainer(net, CTCLoss(), Adam(0.03), epochs=25, batch_size=16, seed=0,
+                      progress=False)
+    result = trainer.fit(x, y, valid=(vx, vy))
+    loss = result.history["train_loss"]
+    assert loss[-1] < 0.2 * loss[0]
+    assert result.best_score > 0.9                       # 1 - CER on unseen toy lines
+
+
+def test_fit_height_scales_any_crop_to_the_line_frame():
+    ink = np.zeros((90, 300), np.float32)
+    ink[20:80, 50:60] = 0.5                               # a faint bar, 60 high
+    ink[40:80, 200:240] = 0.5
+    line, scale, x0 = fit_height(ink)
+    assert line.shape[0] == HEIGHT and line.max() == 1    # contrast stretched
+    rows = np.flatnonzero(line.max(1) > 0.5)
+    assert rows[0] == 2 and rows[-1] == HEIGHT - 3        # 2 px of paper above and below
+    assert scale == pytest.approx(28 / 60)
+    cols = np.flatnonzero(line.max(0) > 0.5)
+    assert x0 + cols[0] / scale == pytest.approx(50, abs=2.5)            # back to the crop
+    assert x0 + (cols[-1] + 1) / scale == pytest.approx(240, abs=2.5)
+    assert fit_height(np.zeros((10, 10), np.float32))[0].max() == 0
+
+
+@pytest.fixture(scope="module")
+def line_model():
+    return load_line_model()
+
+
+def test_the_line_model_reads_composed_lines_at_any_height(line_model):
+    rng = np.random.default_rng(7)
+    pool = synth_pool(seed=11)                      # characters the model has not seen
+    texts = random_texts(24, rng)
+    lines = LineComposer(pool)(texts, rng)
+    truth = [text_of(t) for t in texts]
+    readings = read_lines(list(lines), line_model)
+    errors = sum(error_rates(r.text, t, case_sensitive=True)["char_errors"]
+                 for r, t in zip(readings, truth))
+    assert errors / sum(len(t) for t in truth) < 0.35
+    # one line three times as large, in a wider crop with paper around it: the same reading
+    big = np.kron(lines[0], np.ones((3, 3), np.float32))
+    crop = np.pad(big, ((30, 20), (40, 60)))
+    again = read_line(crop, line_model)
+    assert again.text == readings[0].text
+    assert len(again.confidence) == len(again.x) == len(again.text)
+    assert np.all((0 < again.confidence) & (again.confidence <= 1))
+    assert np.all(np.diff(again.x) > 0) and 40 <= again.x.min() and again.x.max() <= 40 + big.shape[1]
+
+
+def test_a_line_model_file_round_trips_and_is_not_a_classifier(line_model, tmp_path):
+    assert line_model.kind == "line" and line_model.classes[:2] == ("", " ")
+    path = tmp_path / "line.pkl"
+    modelfile.save(line_model, path)
+    again = modelfile.load(path)
+    x = np.random.default_rng(0).random((2, HEIGHT, 64)).astype(np.float32)
+    from ocrkit.lines import network_for
+    assert np.array_equal(network_for(again, 64).predict(x), network_for(line_model, 64).predict(x))
+    from ocrkit.errors import OcrkitError
+    with pytest.raises(OcrkitError, match="line model, not a classifier"):
+        again.predict_proba(x)
+
+
+def test_train_lines_makes_a_line_model_with_its_scores(tmp_path):
+    from ocrkit.lines import train_lines
+    pool = synth_pool()
+    model, result = train_lines(lines=32, epochs=2, batch_size=16, width=96, valid_lines=16,
+                                test_lines=16, pools=(pool, pool, pool), progress=False)
+    assert model.kind == "line" and model.classes == LINE_CLASSES
+    assert len(result.history["train_loss"]) == 2 and result.history["train_loss"][1] < \
+        result.history["train_loss"][0]
+    assert set(model.scores) >= {"valid_cer", "test_cer"}
+    assert model.scores["valid_cer"] == pytest.approx(1 - result.best_score)
+    modelfile.save(model, tmp_path / "line.pkl")
+    assert modelfile.load(tmp_path / "line.pkl").training["lines"] == 32
+
+
+def test_train_lines_refuses_an_unwritable_output_before_training(tmp_path):
+    from click.testing import CliRunner
+    from ocrkit.cli import main
+    result = CliRunner().invoke(main, ["train-lines", "-o", str(tmp_path / "no" / "line.pkl")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'no' / 'line.pkl'}: folder {tmp_path / 'no'} does not exist"]
+
+
+def test_word_gaps_are_the_paper_between_characters_in_character_heights():
+    from ocrkit.lines import word_gaps
+    from ocrkit.page.segment import word_spaces
+    line = np.zeros((HEIGHT, 120), np.float32)
+    starts = [4, 16, 28, 64, 76]                          # bars 6 wide, 28 high
+    for x in starts:
+        line[2:30, x:x + 6] = 1
+    centres = np.array(starts) + 3.0
+    gaps = word_gaps(line, centres)
+    assert np.allclose(gaps, np.array([6, 6, 30, 6]) / 28)
+    assert word_spaces(gaps).tolist() == [False, False, True, False]
+
+
+def test_fit_height_grows_thin_strokes():
+    from ocrkit.data.normalize import stroke_width
+    ink = np.zeros((200, 400), np.float32)
+    ink[20:180, 40:43] = 1                                # a pen line 3 px wide, 160 high
+    ink[20:23, 40:300] = 1
+    line, _, _ = fit_height(ink)
+    assert stroke_width(line > 0.5) >= 2.4
+
+
+def test_page_text_settles_look_alikes_by_word_and_the_case_of_a_capitals_page(line_model):
+    from ocrkit.lines import LineReading, page_text
+    classes = line_model.classes
+
+    def reading(text, twins=()):
+        probs = np.zeros((len(text), len(classes)))
+        for i, c in enumerate(text):
+            if c != " ":
+                probs[i, classes.index(c)] = 0.6
+        for i, twin in twins:
+            probs[i, classes.index(twin)] = 0.3
+        return LineReading(text, np.full(len(text), 0.9), np.arange(len(text), dtype=float),
+                           probs)
+
+    lines = [reading("HELL0 W0RLD", [(4, "O"), (7, "O")]), reading("tHIS IS 2024")]
+    assert page_text(lines, line_model) == "HELLO WORLD\nTHIS IS 2024"
+    assert page_text(lines, line_model, context=False, case="mixed") == "HELL0 W0RLD\ntHIS IS 2024"
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d.update(input_shape=[28, 192]), "lines 32 high"),
+    (lambda d: d.update(classes=d["classes"][:-1]), "64 scores a column for 63 classes"),
+    (lambda d: d.update(kind="classifier"), "32x32"),
+])
+def test_a_line_model_file_that_does_not_fit_is_refused(line_model, tmp_path, change, expected):
+    import pickle
+    from ocrkit.errors import OcrkitError
+    d = line_model.to_dict()
+    change(d)
+    (tmp_path / "odd.pkl").write_bytes(pickle.dumps(d))
+    with pytest.raises(OcrkitError, match=expected):
+        modelfile.load(tmp_path / "odd.pkl")
+
+
+def test_a_classifier_is_not_a_line_model(tmp_path):
+    import pickle
+    from ocrkit.errors import OcrkitError
+    specs = [{"type": "flatten"}, {"type": "dense", "units": 4, "activation": "softmax"}]
+    d = modelfile.Model(Network(specs, (32, 32)), tuple("ABCD")).to_dict()
+    d["kind"] = "line"
+    (tmp_path / "odd.pkl").write_bytes(pickle.dumps(d))
+    with pytest.raises(OcrkitError, match="one row of columns"):
+        modelfile.load(tmp_path / "odd.pkl")
