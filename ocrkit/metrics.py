@@ -93,6 +93,37 @@ def edit_distance(a, b) -> int:
     return int(Levenshtein.distance(a, b))
 
 
+def calibration_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = 15):
+    """Reliability of confidences: (mean confidence, accuracy, count) per equal-width bin."""
+    confidence = np.asarray(confidence, float)
+    correct = np.asarray(correct, float)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    count = np.bincount(which, minlength=bins).astype(float)
+    conf = np.bincount(which, confidence, minlength=bins) / np.maximum(count, 1)
+    acc = np.bincount(which, correct, minlength=bins) / np.maximum(count, 1)
+    return conf, acc, count
+
+
+def expected_calibration_error(confidence, correct, bins: int = 15) -> float:
+    """ECE: the count-weighted mean gap between confidence and accuracy over the bins."""
+    conf, acc, count = calibration_bins(confidence, correct, bins)
+    return float(np.sum(count * np.abs(conf - acc)) / max(count.sum(), 1))
+
+
+def aligned_correct(text: str, truth: str) -> np.ndarray:
+    """Per character of `text` (spaces and line breaks excluded), whether the edit-distance
+    alignment to `truth` matches it to the same character (case folded)."""
+    from rapidfuzz.distance import Levenshtein
+    a, b = text.upper(), truth.upper()
+    ok = np.zeros(len(a), bool)
+    ops = Levenshtein.opcodes(a, b)
+    for tag, i0, i1, j0, j1 in ops:
+        if tag == "equal":
+            ok[i0:i1] = True
+    keep = np.array([not c.isspace() for c in a], bool)
+    return ok[keep]
+
+
 def psnr(reference: np.ndarray, estimate: np.ndarray, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB: 10 log10(range^2 / MSE)."""
     mse = float(np.mean((np.asarray(reference, np.float64) - estimate) ** 2))

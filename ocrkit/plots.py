@@ -181,6 +181,27 @@ def reconstructions(columns: dict, path, labels=None, per_row: int = 2,
     return _save(fig, path)
 
 
+def reliability(curves: dict, path, bins: int = 15) -> Path:
+    """Reliability diagram: accuracy against confidence per bin, one curve per set
+    {name: (confidence, correct)}, with each set's ECE in its label."""
+    from ocrkit.metrics import calibration_bins, expected_calibration_error
+    fig = Figure(figsize=(5.2, 4.6))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect")
+    for name, (conf, ok) in curves.items():
+        c, a, n = calibration_bins(conf, ok, bins)
+        use = n > 0
+        ece = expected_calibration_error(conf, ok, bins)
+        ax.plot(c[use], a[use], marker="o", markersize=3,
+                label=f"{name} (ECE {ece:.3f}, n={len(conf):,})")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
 def overlay(image: np.ndarray, page, path, full_size: bool = False) -> Path:
     """The page image with every character box drawn and labelled, coloured by confidence
     (red uncertain -> green sure), a colour bar beside it. The image may be decoded smaller

@@ -251,7 +251,7 @@ def test_a_classifier_is_not_a_line_model(tmp_path):
     import pickle
     from ocrkit.errors import OcrkitError
     specs = [{"type": "flatten"}, {"type": "dense", "units": 4, "activation": "softmax"}]
-    d = modelfile.Model(Network(specs, (32, 32)), tuple("ABCD")).to_dict()
+    d = modelfile.Model(Network(specs, (32, 32)), ("",) + tuple("ABC")).to_dict()
     d["kind"] = "line"
     (tmp_path / "odd.pkl").write_bytes(pickle.dumps(d))
     with pytest.raises(OcrkitError, match="one row of columns"):

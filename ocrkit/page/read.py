@@ -80,7 +80,7 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             crops.append(normalise_character(crop, ink_on_dark=True))
             where.append((n, i, j, x0, y0, x1, y1))
     crops = np.stack(crops)
-    raw = model.predict_proba(crops)
+    raw = calibrated(model, model.predict_proba(crops))
     classes = np.array(model.classes)
     # a twin's two cases (c/C, o/O, ...) are one shape to the model: their probabilities are
     # summed, and the line's geometry decides the case (ocrkit.page.case)
@@ -152,6 +152,30 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
                                      "line geometry", {"mode": case, "decided": mode}))
     return page
+
+
+def temperature(model) -> float:
+    """The model's calibration temperature (`scores["calibration"]["temperature"]`, set by
+    `make calibrate`), 1 when it has none; bounded, as it comes from a file."""
+    t = (model.scores or {}).get("calibration", {})
+    t = t.get("temperature", 1.0) if isinstance(t, dict) else 1.0
+    try:
+        t = float(t)
+    except (TypeError, ValueError):
+        return 1.0
+    return float(np.clip(t, 0.25, 10.0)) if np.isfinite(t) else 1.0
+
+
+def calibrated(model, probs: np.ndarray) -> np.ndarray:
+    """Probabilities softened (or sharpened) by the model's temperature: softmax(logits / T),
+    so a reading's confidence is the chance it is right, as measured on held-out data."""
+    t = temperature(model)
+    if t == 1.0:
+        return probs
+    logp = np.log(np.maximum(probs, 1e-30)) / t
+    logp -= logp.max(1, keepdims=True)
+    p = np.exp(logp)
+    return (p / p.sum(1, keepdims=True)).astype(np.float32)
 
 
 def _options(char: Char, p: np.ndarray, classes: np.ndarray, allowed: np.ndarray) -> list:
