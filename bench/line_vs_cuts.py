@@ -35,30 +35,19 @@ from pages import PRINTED, score           # bench/pages.py: the same scoring as
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("OCRKIT_DATA", str(ROOT.parent / "shared" / "data")))
-BAND_REACH = 0.8        # line heights a crop may reach above and below its band
 
 
 def line_crops(path):
-    """The ink of each line the page pipeline finds, as one crop per line, and the seconds
-    the cleaning and segmenting took."""
+    """The ink of each line the page pipeline finds, as one crop per line
+    (ocrkit.lines.line_crops, as `ocrkit ocr --recognizer line` reads them)."""
+    from ocrkit.lines import line_crops as crops_of
     from ocrkit.page.clean import clean
     from ocrkit.page.image import as_page_array, load_page
     from ocrkit.page.segment import segment
     image, _ = load_page(path)
     cleaned = clean(as_page_array(image))
     lines, atoms = segment(cleaned.mask, cleaned.height, cleaned.stroke)
-    crops = []
-    for line in lines:
-        x0, y0 = line.boxes[:, :2].min(0)
-        x1, y1 = line.boxes[:, 2:].max(0)
-        # rows: the atoms' box, but not beyond the band of its characters by more than
-        # ascenders and descenders reach (a stray stroke would shrink the whole line)
-        top, bottom = line.band
-        reach = BAND_REACH * (bottom - top)
-        y0, y1 = max(y0, int(top - reach)), min(y1, int(np.ceil(bottom + reach)))
-        own = np.isin(atoms[y0:y1, x0:x1], line.ids)
-        crops.append(cleaned.ink[y0:y1, x0:x1] * own)
-    return crops
+    return crops_of(cleaned, lines, atoms)[0]
 
 
 def read_by_lines(path, model, rules: bool = True) -> tuple[str, bool]:

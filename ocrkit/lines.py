@@ -215,6 +215,28 @@ def in_capitals(readings: list[LineReading]) -> bool:
     return page_case(labels, confidence) == "upper"
 
 
+BAND_REACH = 0.8        # line heights a crop may reach above and below its band
+
+
+def line_crops(cleaned, lines, atoms) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """The ink of each line the page pipeline found (ocrkit.page.clean.Cleaned, and
+    ocrkit.page.segment.segment's lines and atom labels) as one crop per line, other lines'
+    ink masked out, and each crop's (top, left) in working pixels. A crop's rows are its atoms'
+    box, but no more than BAND_REACH band heights above and below the band of its characters
+    (ascenders and descenders reach that far; a stray stroke would shrink the whole line)."""
+    crops, origins = [], []
+    for line in lines:
+        x0, y0 = line.boxes[:, :2].min(0)
+        x1, y1 = line.boxes[:, 2:].max(0)
+        top, bottom = line.band
+        reach = BAND_REACH * (bottom - top)
+        y0, y1 = max(int(y0), int(top - reach)), min(int(y1), int(np.ceil(bottom + reach)))
+        own = np.isin(atoms[y0:y1, x0:x1], line.ids)
+        crops.append(cleaned.ink[y0:y1, x0:x1] * own)
+        origins.append((y0, int(x0)))
+    return crops, origins
+
+
 def read_line(ink: np.ndarray, model) -> LineReading:
     """One line crop (h, w) float32, ink 1 on 0, any height -> LineReading(text, confidence,
     x): see read_lines."""

@@ -44,14 +44,29 @@ class Reader:
     case: "auto" (capitals for a page written in capitals, else mixed case), "upper" or
         "mixed"; see ocrkit.page.case.
     lexicon: True for the English word list, a word-list file, or False (ocrkit.page.lexicon).
+    recognizer: "auto" (lines read whole by the line model, but by the cuts on a page written
+        in capitals), "cuts" or "line"; see ocrkit.page.read.read_page.
+    line_model: the line model for "auto" and "line" (a Model, path or shipped name; None:
+        the shipped "line").
     """
 
     def __init__(self, model=None, *, context: bool = True, alphabet: str | None = None,
-                 case: str = "auto", lexicon=True):
+                 case: str = "auto", lexicon=True, recognizer: str = "auto", line_model=None):
         from ocrkit.modelfile import Model
+        from ocrkit.page.read import RECOGNIZERS
         self.model = model if isinstance(model, Model) else load_model(model)
         if self.model.kind != "classifier":
             raise OcrkitError(f"a {self.model.kind} model cannot read text")
+        if recognizer not in RECOGNIZERS:
+            raise OcrkitError(f"recognizer {recognizer!r}: choose one of "
+                              f"{', '.join(RECOGNIZERS)}")
+        self.line_model = None
+        if recognizer != "cuts":
+            self.line_model = line_model if isinstance(line_model, Model) else \
+                load_model(line_model or "line")
+            if self.line_model.kind != "line":
+                raise OcrkitError(f"{self.line_model.source}: a {self.line_model.kind} model, "
+                                  "not a line model")
         if alphabet is not None:
             from ocrkit.page.read import alphabet_classes
             alphabet_classes(alphabet, self.model.classes)      # fails now, not per page
@@ -62,7 +77,8 @@ class Reader:
             from ocrkit.page.lexicon import load
             load(str(lexicon))                                  # fails now, not per page
         self.options = {"context": bool(context), "alphabet": alphabet, "case": case,
-                        "lexicon": lexicon if lexicon is not None else False}
+                        "lexicon": lexicon if lexicon is not None else False,
+                        "recognizer": recognizer}
 
     def read(self, image, path: str | None = None, size=None):
         """One page -> Page. `image` is a path, or an image array (grey, RGB or RGBA; for an
@@ -76,7 +92,8 @@ class Reader:
             path = str(path or image)
         elif not isinstance(image, np.ndarray):
             image = np.asarray(image)                   # a numpy scalar, a list: checked next
-        return read_page(image, self.model, path=path or "", size=size, **self.options)
+        return read_page(image, self.model, path=path or "", size=size,
+                         line_model=self.line_model, **self.options)
 
     def read_many(self, paths, jobs: int | None = None, client=None):
         """Read many image paths: an iterator of ocrkit.batch.Result (path, page or error) in
@@ -92,13 +109,17 @@ class Reader:
 
     # pickled as plain data: the model file's dict, not the network's working buffers
     def __getstate__(self) -> dict:
+        line = self.line_model
         return {"model": self.model.to_dict(), "source": self.model.source,
-                "options": self.options}
+                "options": self.options,
+                "line": None if line is None else (line.to_dict(), line.source)}
 
     def __setstate__(self, state: dict) -> None:
         from ocrkit.modelfile import Model
         self.model = Model.from_dict(state["model"], state["source"])
         self.options = state["options"]
+        line = state.get("line")
+        self.line_model = None if line is None else Model.from_dict(*line)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())

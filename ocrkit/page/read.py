@@ -30,12 +30,15 @@ LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
 
 
 
+RECOGNIZERS = ("auto", "cuts", "line")
+
+
 def read_page(image, model, context: bool = True, path: str = "", size=None,
               alphabet: str | None = None, case: str = "auto", lexicon=True, *,
-              rules: bool = True,
+              line_model=None, recognizer: str = "auto", rules: bool = True,
               clutter: bool = True, deskew: bool = True, cut: bool = True) -> Page:
-    """Read the text of a page: `image` is a path or an image array (grey (H, W), RGB or RGBA; any
-    dtype, see ocrkit.page.image.as_page_array), dark ink on lighter paper.
+    """An image (a path, or an array: grey, RGB or RGBA, any numeric dtype, see
+    ocrkit.page.image.as_page_array), dark ink on lighter paper -> Page.
 
     `size`: the (width, height) of the file `image` was decoded from (it may have been
     decoded reduced; see load_page); boxes and Page.size are in its pixels. Default: the
@@ -44,11 +47,20 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     probability for it, and alternatives come from the alphabet only; case is matched loosely.
     `case`: "auto" (capitals for a page written in capitals, else "mixed"), "upper" or
     "mixed" (see ocrkit.page.case). `lexicon`: True for the English word list, a path to
-    another, or False (see ocrkit.page.lexicon; off with `context` off too). `rules`, `clutter`, `deskew`, `cut` switch those steps off
-    (for comparisons and tests).
+    another, or False (see ocrkit.page.lexicon; off with `context` off too).
+    `recognizer`: how a line's characters are found: "cuts" (candidate runs of atoms read by
+    the character `model`, the best path chosen), "line" (the whole line read by
+    `line_model`, CTC: ocrkit.lines) or "auto" (the line model, but the cuts for a page it
+    reads as written in capitals; "cuts" when there is no line model). Both feed the same
+    word rules: look-alikes, lexicon, case. `rules`, `clutter`, `deskew`, `cut` switch those
+    steps off (for comparisons and tests).
     """
     if case not in case_stage.MODES:
         raise OcrkitError(f"case {case!r}: choose one of {', '.join(case_stage.MODES)}")
+    if recognizer not in RECOGNIZERS:
+        raise OcrkitError(f"recognizer {recognizer!r}: choose one of {', '.join(RECOGNIZERS)}")
+    if recognizer == "line" and line_model is None:
+        raise OcrkitError("recognizer 'line' needs a line model")
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
         path = path or str(image)
         image, size = load_page(image)
@@ -66,7 +78,56 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     page = Page(path, size, steps=_steps(cleaned, rules, clutter, deskew, cut))
     if not lines:
         return page
-    # every candidate character of the page, one batch
+    classes = np.array(model.classes)
+    allowed = classes != REJECT
+    if alphabet:
+        allowed &= np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
+    to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
+    found = None
+    if line_model is not None and recognizer != "cuts":
+        from ocrkit.lines import in_capitals, line_crops, read_lines
+        inks, origins = line_crops(cleaned, lines, atoms)
+        readings = read_lines(inks, line_model)
+        if recognizer == "line" or not in_capitals(readings):
+            found = _by_line_model(readings, inks, origins, line_model, classes, allowed,
+                                   cleaned, to_file)
+    used = "cuts" if found is None else "line"
+    if found is None:
+        found = _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file)
+    page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
+                                     + ("the cuts" if used == "cuts" else "the line model"),
+                                     {"recognizer": recognizer, "used": used}))
+    index = dict(zip(model.classes, range(len(classes))))
+    words_of = lexicon_stage.load(None if lexicon is True else str(lexicon)) \
+        if lexicon and context else None
+    for chars, words, work, probs in found:
+        for word in words:
+            if context:
+                settle_lookalikes([chars[n] for n in word], index, probs[word])
+            if words_of is not None:
+                options = [_options(chars[n], probs[n], classes, allowed) for n in word]
+                better = lexicon_stage.best_word(options, words_of)
+                for n, label in zip(word, better or ()):
+                    chars[n].label = label
+                    chars[n].confidence = float(probs[n, index[label]])
+    all_chars = [c for chars, _, _, _ in found for c in chars]
+    mode = case if case != "auto" else case_stage.page_case(
+        [c.label for c in all_chars], [c.confidence for c in all_chars])
+    for chars, words, work, _ in found:
+        labels = case_stage.settle_case([c.label for c in chars], work, mode,
+                                        [n for n, word in enumerate(words) for _ in word])
+        for c, label in zip(chars, labels):
+            c.label = label
+        page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
+    page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
+                                     "line geometry", {"mode": case, "decided": mode}))
+    return page
+
+
+def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> list:
+    """The lines read by the cuts: every run of 1-4 atoms of a line (ocrkit.page.cuts) through
+    the character normaliser and the model in one batch, then per line the best path of runs.
+    -> [(chars, words (lists of char indices), work boxes (N, 4), probs (N, classes))]."""
     spans = [cuts.candidates(line.boxes, line.cluster, line.height) if cut
              else [(i, i + 1) for i in range(len(line))] for line in lines]
     crops, where = [], []
@@ -81,13 +142,9 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             where.append((n, i, j, x0, y0, x1, y1))
     crops = np.stack(crops)
     raw = calibrated(model, model.predict_proba(crops))
-    classes = np.array(model.classes)
     # a twin's two cases (c/C, o/O, ...) are one shape to the model: their probabilities are
     # summed, and the line's geometry decides the case (ocrkit.page.case)
     probs = case_stage.merge_twins(raw, model.classes)
-    allowed = classes != REJECT
-    if alphabet:
-        allowed &= np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
     reject = raw[:, list(classes).index(REJECT)] if REJECT in model.classes else 0.0
     # whether a candidate is one character is judged over all classes (a whitelist decides
     # which character it is, not where characters are)
@@ -103,11 +160,7 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     scores = np.maximum(scores, skip)
     label_of = np.where(allowed, probs, -1.0).argmax(1)
     order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
-    index = dict(zip(model.classes, range(len(classes))))
-    to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
-    words_of = lexicon_stage.load(None if lexicon is True else str(lexicon)) \
-        if lexicon and context else None
-    start, read_lines = 0, []
+    start, found = 0, []
     for line, line_spans in zip(lines, spans):
         chosen = [start + s for s in cuts.best_path(len(line), line_spans, scores[start:])]
         start += len(line_spans)
@@ -122,36 +175,66 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             alternatives = [(str(classes[o]), float(raw[k, o])) for o in order[k]]
             chars.append(Char(str(classes[c]), tuple(int(round(v)) for v in box),
                               float(probs[k, c]), alternatives, crops[k]))
-        words, current = [], [0]
-        for n, space in enumerate(word_spaces(_gap_heights(work, line.height)), start=1):
-            if space:
-                words.append(current)
-                current = [n]
-            else:
-                current.append(n)
-        words.append(current)
-        for word in words:
-            if context:
-                settle_lookalikes([chars[n] for n in word], index, probs[[chosen[n] for n in word]])
-            if words_of is not None:
-                options = [_options(chars[n], probs[chosen[n]], classes, allowed) for n in word]
-                better = lexicon_stage.best_word(options, words_of)
-                for n, label in zip(word, better or ()):
-                    chars[n].label = label
-                    chars[n].confidence = float(probs[chosen[n], index[label]])
-        read_lines.append((chars, words, work))
-    all_chars = [c for chars, _, _ in read_lines for c in chars]
-    mode = case if case != "auto" else case_stage.page_case(
-        [c.label for c in all_chars], [c.confidence for c in all_chars])
-    for chars, words, work in read_lines:
-        labels = case_stage.settle_case([c.label for c in chars], work, mode,
-                                        [n for n, word in enumerate(words) for _ in word])
-        for c, label in zip(chars, labels):
-            c.label = label
-        page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
-    page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
-                                     "line geometry", {"mode": case, "decided": mode}))
-    return page
+        found.append((chars, _words(word_spaces(_gap_heights(work, line.height))), work,
+                      probs[chosen]))
+    return found
+
+
+def _by_line_model(readings, inks, origins, line_model, classes, allowed, cleaned,
+                   to_file) -> list:
+    """The lines read whole by the line model (ocrkit.lines.read_lines): each character's
+    probabilities are those of the column it was read at, mapped onto the character model's
+    classes (twins summed, as for the cuts), its box the columns half-way to its neighbours
+    and the ink in them; words as the reading split them. Same result as _by_cuts."""
+    to_model = np.zeros((len(line_model.classes), len(classes)), np.float32)
+    for i, label in enumerate(line_model.classes):
+        for j in np.flatnonzero(classes == label):
+            to_model[i, j] = 1.0
+    found = []
+    for reading, ink, (oy, ox) in zip(readings, inks, origins):
+        keep = np.array([c != " " for c in reading.text], bool)
+        if not keep.any():
+            continue
+        raw = (reading.probs[keep] @ to_model).astype(np.float32)
+        probs = case_stage.merge_twins(raw, list(classes))
+        label_of = np.where(allowed, probs, -1.0).argmax(1)
+        order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
+        centres = reading.x[keep]
+        edges = np.concatenate([[centres[0] - (centres[1] - centres[0]) / 2
+                                 if len(centres) > 1 else 0.0],
+                                (centres[1:] + centres[:-1]) / 2,
+                                [centres[-1] + (centres[-1] - centres[-2]) / 2
+                                 if len(centres) > 1 else ink.shape[1]]])
+        edges = np.clip(np.round(edges), 0, ink.shape[1]).astype(int)
+        work, chars = [], []
+        for n, k in enumerate(label_of):
+            x0, x1 = edges[n], max(edges[n + 1], edges[n] + 1)
+            rows = np.flatnonzero((ink[:, x0:x1] > 0.25).any(1))
+            y0, y1 = (rows[0], rows[-1] + 1) if len(rows) else (0, ink.shape[0])
+            work.append((ox + x0, oy + y0, ox + x1, oy + y1))
+            box = cleaned.to_input(np.array([work[-1]], float))[0] * to_file
+            alternatives = [(str(classes[o]), float(raw[n, o])) for o in order[n]]
+            chars.append(Char(str(classes[k]), tuple(int(round(v)) for v in box),
+                              float(probs[n, k]), alternatives,
+                              normalise_character(ink[y0:y1, x0:x1], ink_on_dark=True)))
+        # the reading's spaces: after character n when a space follows it
+        after = [not keep[i + 1] for i in np.flatnonzero(keep)[:-1]]
+        found.append((chars, _words(after), np.array(work, float), probs))
+    return found
+
+
+def _words(spaces) -> list[list[int]]:
+    """Characters 0..len(spaces) grouped into words: a word ends where spaces[n] is true
+    (a space between character n and n + 1)."""
+    words, current = [], [0]
+    for n, space in enumerate(spaces, start=1):
+        if space:
+            words.append(current)
+            current = [n]
+        else:
+            current.append(n)
+    words.append(current)
+    return words
 
 
 def temperature(model) -> float:
