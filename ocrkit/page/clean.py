@@ -304,10 +304,11 @@ def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
     candidate, sure = [], []
     for x0, x1 in strips:
         cover = pieces[:, x0:x1].sum(1) / max(x1 - x0, 1)
-        band = np.convolve(cover, np.ones(3), "same")
+        band = ndimage.convolve1d(cover, np.ones(3), mode="constant")   # same length
         around = np.maximum(np.roll(band, d), np.roll(band, -d))
         found = (band > RULE_COVER) & (around < 0.35 * band)
-        has_long = np.convolve(longest[:, x0:x1].any(1), np.ones(5), "same") > 0
+        has_long = ndimage.convolve1d(longest[:, x0:x1].any(1).astype(np.float32), np.ones(5),
+                                     mode="constant") > 0
         # the rule's own rows: those near a peak holding at least half of its densest row
         # (not the rows of a letter's bar lying on it, which would go with it)
         near = ndimage.binary_dilation(found, iterations=2)

@@ -134,7 +134,7 @@ def cut_columns(mask: np.ndarray, height: float, stroke: float) -> list[int]:
     columns around them, at least CUT_SPACING heights apart and from the ends."""
     w = mask.shape[1]
     profile = mask.sum(0).astype(np.float64)
-    smooth = np.convolve(profile, np.ones(3) / 3, "same")
+    smooth = ndimage.convolve1d(np.asarray(profile, float), np.ones(3) / 3, mode="constant")
     gap = max(2, int(CUT_SPACING * height))
     peak = ndimage.maximum_filter1d(smooth, 2 * gap + 1)
     low = ndimage.minimum_filter1d(smooth, gap | 1)
