@@ -19,6 +19,12 @@ from ocrkit.formats import FORMATS
               help="Also read the paths listed in this file, one a line (- reads stdin).")
 @click.option("--model", type=click.Path(dir_okay=False), default=None,
               help="Model file [default: the shipped default model].")
+@click.option("--recognizer", type=click.Choice(["auto", "cuts", "line"]), default="auto",
+              help="cuts: characters cut from each line where the character model reads "
+                   "them best; line: each line read whole by the line model (CTC); auto: "
+                   "the line model, but the cuts for a page written in capitals.")
+@click.option("--line-model", type=click.Path(dir_okay=False), default=None,
+              help="Line model file for --recognizer line/auto [default: the shipped one].")
 @click.option("--format", "fmt", default="text",
               help="Output format: " + ", ".join(f"{f.name} ({f.description})"
                                                  for f in FORMATS.values())
@@ -60,7 +66,7 @@ from ocrkit.formats import FORMATS
                    "--truth where a line's length matches, else by the model: a dataset "
                    "for ocrkit finetune.")
 @quiet_option
-def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jobs,
+def ocr(inputs, recursive, files_from, model, recognizer, line_model, fmt, output_dir, skip_existing, jobs,
         dask_address, overlay, overlay_scale, truth, case, lexicon, no_lexicon, no_context,
         alphabet, crops, quiet):
     """Read the text of photos of hand-printed pages: image files, folders of them
@@ -121,7 +127,8 @@ def ocr(inputs, recursive, files_from, model, fmt, output_dir, skip_existing, jo
     names = _crop_names(paths)
     try:
         reader = Reader(model, context=not no_context, alphabet=alphabet, case=case,
-                        lexicon=False if no_lexicon else (lexicon or True))
+                        lexicon=False if no_lexicon else (lexicon or True),
+                        recognizer=recognizer, line_model=line_model)
     except OcrkitError as exc:
         if alphabet is not None and "alphabet" in str(exc):
             raise click.BadParameter(str(exc), param_hint="--alphabet")

@@ -194,3 +194,43 @@ def test_lexicon_files_from_users_are_checked(tmp_path):
         load(str(tmp_path / "bin.txt"))
     (tmp_path / "mine.txt").write_text("gustav\nmahler\n")
     assert set(load(str(tmp_path / "mine.txt"))) == {"gustav", "mahler"}
+
+
+# -- recognize: the cuts or the line model ------------------------------------------------------
+@pytest.fixture(scope="module")
+def line_model():
+    from ocrkit.lines import load_line_model
+    return load_line_model()
+
+
+def used(page) -> str:
+    return next(s.settings["used"] for s in page.steps if s.id == "recognize")
+
+
+def test_joined_lower_case_is_read_by_the_line_model(model, line_model):
+    # touching small letters: the cuts must guess where one letter ends, the line model reads
+    # the line whole; "auto" sees a page that is not in capitals and takes the line model
+    text = "the quick brown fox jumps over the lazy dog"
+    for seed in (1, 2):
+        image, _ = grey_page(text, seed=seed, case="mixed", touching=0.6)
+        by_cuts = read_page(image, model, recognizer="cuts", line_model=line_model)
+        auto = read_page(image, model, line_model=line_model)
+        assert used(by_cuts) == "cuts" and used(auto) == "line"
+        assert cer(auto, text) < 0.35 < cer(by_cuts, text), (auto.text, by_cuts.text)
+        # one page model either way: every character has a box on the page and a crop
+        chars = [c for line in auto.lines for w in line.words for c in w.chars]
+        assert all(0 <= c.box[0] < c.box[2] <= image.shape[1] for c in chars)
+        assert all(c.image.shape == (32, 32) for c in chars)
+
+
+def test_a_page_in_capitals_keeps_the_cuts(model, line_model):
+    image, lines = grey_page("HELLO WORLD\nTHE QUICK FOX", seed=3)
+    page = read_page(image, model, line_model=line_model)
+    assert used(page) == "cuts"
+    assert cer(page, truth_of(lines)) < 0.1, page.text
+
+
+def test_recognizer_line_needs_a_line_model(model):
+    image, _ = grey_page("HELLO", seed=1)
+    with pytest.raises(OcrkitError, match="line model"):
+        read_page(image, model, recognizer="line")
