@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test fuzz bench models scores finetune-demo twins pages line-model line-vs-cuts clean
+.PHONY: install demo test fuzz bench models scores finetune-demo twins pages line-model line-vs-cuts calibrate clean
 
 install: $(VENV)/.installed
 
@@ -71,6 +71,11 @@ models: install
 # each other and the same GEMMs took 10-500x as long.
 line-model: install
 	OPENBLAS_NUM_THREADS=1 nice -n 10 $(OCRKIT) train-lines -o models/line.pkl --seed 0
+
+# Confidence calibration: the temperature fitted on emnist62 valid, ECE on EMNIST test and on
+# the real pages, docs/img/reliability.png (bench/calibration.py; --write stores T in the model)
+calibrate: install
+	OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) $(BIN)/python bench/calibration.py
 
 # The cuts (ocrkit.Reader) beside the line recognizer on the same lines of the real pages.
 line-vs-cuts: install

@@ -38,3 +38,20 @@ def test_error_rates_after_normalising():
     assert (r["char_errors"], r["chars"]) == (3, 12)       # L, the line break and X
     assert (r["word_errors"], r["words"]) == (2, 3)
     assert r["cer"] == 3 / 12 and r["wer"] == 2 / 3
+
+
+def test_expected_calibration_error_tells_calibrated_from_overconfident():
+    from ocrkit.metrics import expected_calibration_error
+    rng = np.random.default_rng(0)
+    conf = rng.random(20000)
+    honest = rng.random(20000) < conf               # right with the stated probability
+    assert expected_calibration_error(conf, honest) < 0.02
+    boastful = rng.random(20000) < conf / 2         # right half as often as it says
+    assert abs(expected_calibration_error(conf, boastful) - 0.25) < 0.02
+
+
+def test_aligned_correct_marks_each_read_character():
+    from ocrkit.metrics import aligned_correct
+    # "HELL0 W0RLD" against "hello world": the two zeros are wrong, spaces are not counted
+    assert aligned_correct("HELL0 W0RLD", "hello world").tolist() == \
+        [True, True, True, True, False, True, False, True, True, True]

@@ -69,3 +69,11 @@ def test_cli_overlays_of_inputs_with_one_stem_do_not_collide(tmp_path):
     assert result.exit_code == 0, result.output
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["boxes-01-page.png", "boxes-02-page.png"]
+
+
+def test_reliability_diagram_is_written(tmp_path):
+    rng = np.random.default_rng(1)
+    conf = rng.random(500)
+    out = plots.reliability({"honest": (conf, rng.random(500) < conf)}, tmp_path / "r.png")
+    image = np.asarray(Image.open(out))
+    assert image.shape[0] > 200 and image.std() > 10        # a drawn figure, not blank
