@@ -56,12 +56,12 @@ import json; print(json.dumps({"text": "\n".join(lines), "seconds": secs}))
 OCRKIT_SNIPPET = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from ocrkit.page import read_page
-from ocrkit import modelfile
-m = modelfile.load(modelfile.default_model_path())
+from ocrkit import Reader
+reader = Reader()                       # the shipped models and options, as `ocrkit ocr`
 t = time.perf_counter()
-page = read_page(sys.argv[1], m)
-print(json.dumps({"text": page.text, "seconds": time.perf_counter() - t}))
+page = reader.read(sys.argv[1])
+mixed = any(s.id == "case" and s.settings.get("decided") == "mixed" for s in page.steps)
+print(json.dumps({"text": page.text, "seconds": time.perf_counter() - t, "mixed": mixed}))
 """
 
 

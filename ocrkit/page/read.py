@@ -31,6 +31,9 @@ LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
 
 
 RECOGNIZERS = ("auto", "cuts", "line")
+# a line read by the line model is left out when the character model rejects its characters
+# (REJECT: not one character) with a mean probability above this: not text
+JUNK_LINE = 0.9
 
 
 def read_page(image, model, context: bool = True, path: str = "", size=None,
@@ -220,11 +223,14 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
         return []
     seen = calibrated(model, model.predict_proba(np.stack([c for _, _, crops, _ in per_line
                                                             for c in crops])))
+    reject_at = list(classes).index(REJECT) if REJECT in model.classes else None
     found, start = [], 0
     for line_p, work, crops, after in per_line:
         char_p = seen[start:start + len(crops)]
         start += len(crops)
         raw = ((line_p + char_p) / 2).astype(np.float32)
+        if reject_at is not None and char_p[:, reject_at].mean() > JUNK_LINE:
+            continue                # the sheet's edge, a shadow, a lone stroke: not a line
         probs = case_stage.merge_twins(raw, list(classes))
         label_of = np.where(allowed, probs, -1.0).argmax(1)
         order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
