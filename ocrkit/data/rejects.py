@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ocrkit.data.augment import _bilinear
+from ocrkit.data.augment import bilinear
 from ocrkit.data.dataset import REJECT, Dataset
 
 KINDS = {"pair": 0.38, "triple": 0.12, "part": 0.12, "sliver": 0.16, "rule": 0.14,
@@ -122,7 +122,7 @@ def _shrink(x: np.ndarray, rng, low: float = 0.8) -> np.ndarray:
     rows, cols = np.mgrid[:h, :w].astype(np.float32)
     r = (rows.reshape(1, -1) - (h - 1) / 2) / s + (h - 1) / 2
     c = (cols.reshape(1, -1) - (w - 1) / 2) / s + (w - 1) / 2
-    return _bilinear(x, r, c).reshape(n, h, w)
+    return bilinear(x, r, c).reshape(n, h, w)
 
 
 def _place(pieces: list[np.ndarray], gaps: list[np.ndarray], rng) -> np.ndarray:
