@@ -1,11 +1,13 @@
-"""The page pipeline's stages (ocrkit/page/), each on small synthetic inputs: every test shows
-a stage doing its job, most by switching it off and watching the page read worse."""
+"""The page pipeline's stages (ocrkit/page/), each on small synthetic inputs (a few on real
+photos from ../shared/data/pages): every test shows a stage doing its job, most by switching
+it off and watching the page read worse."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import data_file
 from ocrkit import modelfile
 from ocrkit.data.pages import render_page
 from ocrkit.errors import OcrkitError
@@ -228,6 +230,23 @@ def test_a_page_in_capitals_keeps_the_cuts(model, line_model):
     page = read_page(image, model, line_model=line_model)
     assert used(page) == "cuts"
     assert cer(page, truth_of(lines)) < 0.1, page.text
+
+
+@pytest.mark.parametrize("name", ["sampath_best_of_times.jpg", "sf_code_c.jpg"])
+def test_lines_the_character_model_rejects_are_left_out(name, monkeypatch):
+    # real phone photos (../shared/data/pages): the line model also reads the torn edge and
+    # the grey streaks along the sheet as lines ("ZarSa77i7XTXZr"); the character model
+    # rejects their crops, and read_page leaves those lines out (read.JUNK_LINE)
+    from ocrkit.page import read
+    from ocrkit.reader import Reader
+    photo = data_file(f"pages/{name}")
+    truth = photo.with_name(photo.stem + ".gt.txt").read_text()
+    reader = Reader()
+    kept = reader.read(photo)
+    monkeypatch.setattr(read, "JUNK_LINE", 2.0)          # no line is ever junk
+    every = reader.read(photo)
+    assert len(kept.lines) < len(every.lines)
+    assert cer(kept, truth) < cer(every, truth) - 0.1, (kept.text, every.text)
 
 
 def test_recognizer_line_needs_a_line_model(model):
