@@ -216,24 +216,62 @@ def in_capitals(readings: list[LineReading]) -> bool:
 
 
 BAND_REACH = 0.8        # line heights a crop may reach above and below its band
+MAX_SLOPE = 0.25        # the steepest line levelled (about 14 degrees); steeper ones are clipped
 
 
-def line_crops(cleaned, lines, atoms) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+def line_slope(line) -> float:
+    """The slope (rows per column) of a line of atoms: a least-squares line through their
+    boxes' bottoms, fitted again without those more than a quarter band height off it (a
+    descender, a dot), clipped to MAX_SLOPE; 0 for lines of fewer than 3 atoms. The page was
+    turned level as a whole (page/clean); this is what is left: a line written uphill."""
+    boxes = line.boxes.astype(np.float64)
+    x, y = (boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3]
+    if len(boxes) < 3 or np.ptp(x) < 1:
+        return 0.0
+    keep = np.ones(len(x), bool)
+    for _ in range(3):
+        slope, icpt = np.polyfit(x[keep], y[keep], 1)
+        near = np.abs(y - (slope * x + icpt)) <= (line.band[1] - line.band[0]) / 4
+        if near.sum() < 3 or np.ptp(x[near]) < 1:
+            break
+        keep = near
+    return float(np.clip(slope, -MAX_SLOPE, MAX_SLOPE))
+
+
+def line_crops(cleaned, lines, atoms) -> tuple[list[np.ndarray], list[tuple[np.ndarray, int]]]:
     """The ink of each line the page pipeline found (ocrkit.page.clean.Cleaned, and
-    ocrkit.page.segment.segment's lines and atom labels) as one crop per line, other lines'
-    ink masked out, and each crop's (top, left) in working pixels. A crop's rows are its atoms'
-    box, but no more than BAND_REACH band heights above and below the band of its characters
+    ocrkit.page.segment.segment's lines and atom labels) as one level crop per line, other
+    lines' ink masked out, and each crop's origin in working pixels: (tops, left), tops the
+    page row of the crop's first row in each of its columns. Where a straight band would cut
+    atoms, each column is shifted by the line's slope (line_slope), so a line written uphill
+    reaches the line model level (not with its first word cut in half). A crop's rows are its atoms' extent,
+    but no more than BAND_REACH band heights above and below the band of its characters
     (ascenders and descenders reach that far; a stray stroke would shrink the whole line)."""
     crops, origins = [], []
     for line in lines:
-        x0, y0 = line.boxes[:, :2].min(0)
-        x1, y1 = line.boxes[:, 2:].max(0)
+        x0, x1 = int(line.boxes[:, 0].min()), int(line.boxes[:, 2].max())
         top, bottom = line.band
         reach = BAND_REACH * (bottom - top)
-        y0, y1 = max(int(y0), int(top - reach)), min(int(y1), int(np.ceil(bottom + reach)))
-        own = np.isin(atoms[y0:y1, x0:x1], line.ids)
-        crops.append(cleaned.ink[y0:y1, x0:x1] * own)
-        origins.append((y0, int(x0)))
+        cut = (line.boxes[:, 1] < top - reach) | (line.boxes[:, 3] > bottom + reach)
+        # level only the lines a straight band would cut: a fitted slope is noisy on short
+        # lines (ascenders one end, descenders the other), a cut line loses whole letters
+        slope = line_slope(line) if cut.any() else 0.0
+        middle = (x0 + x1) / 2
+        shift = lambda x: np.round(slope * (np.asarray(x, np.float64) - middle)).astype(int)
+        centres = (line.boxes[:, 0] + line.boxes[:, 2]) / 2
+        tops, bottoms = line.boxes[:, 1] - shift(centres), line.boxes[:, 3] - shift(centres)
+        top, bottom = np.median(tops), np.median(bottoms)
+        reach = BAND_REACH * (bottom - top)
+        y0 = int(max(tops.min(), np.floor(top - reach)))
+        y1 = int(min(bottoms.max(), np.ceil(bottom + reach)))
+        column_tops = y0 + shift(np.arange(x0, x1))
+        rows = column_tops[None, :] + np.arange(y1 - y0)[:, None]
+        inside = (rows >= 0) & (rows < atoms.shape[0])
+        rows = rows.clip(0, atoms.shape[0] - 1)
+        cols = np.arange(x0, x1)[None, :]
+        own = inside & np.isin(atoms[rows, cols], line.ids)
+        crops.append(np.where(own, cleaned.ink[rows, cols], 0).astype(np.float32))
+        origins.append((column_tops, x0))
     return crops, origins
 
 
@@ -244,8 +282,8 @@ def read_line(ink: np.ndarray, model) -> LineReading:
 
 
 def load_line_model(path=None):
-    """A line model by path, or the shipped models/line.pkl (a source checkout's: `make
-    line-model` trains it; unlike default.pkl it is not in the wheel)."""
+    """A line model by path, or the shipped models/line.pkl (`make line-model` trains it;
+    package data of ocrkit.models, as default.pkl)."""
     from ocrkit import modelfile
     model = modelfile.load(path or modelfile.shipped_model_path("line"))
     if model.kind != "line":

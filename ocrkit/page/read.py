@@ -198,7 +198,7 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
         for j in np.flatnonzero(classes == label):
             to_model[i, j] = 1.0
     per_line = []
-    for reading, ink, (oy, ox) in zip(readings, inks, origins):
+    for reading, ink, (tops, ox) in zip(readings, inks, origins):
         keep = np.array([c != " " for c in reading.text], bool)
         if not keep.any():
             continue
@@ -214,7 +214,7 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
             x0, x1 = edges[n], max(edges[n + 1], edges[n] + 1)
             rows = np.flatnonzero((ink[:, x0:x1] > 0.25).any(1))
             y0, y1 = (rows[0], rows[-1] + 1) if len(rows) else (0, ink.shape[0])
-            work.append((ox + x0, oy + y0, ox + x1, oy + y1))
+            work.append((ox + x0, tops[x0:x1].min() + y0, ox + x1, tops[x0:x1].max() + y1))
             crops.append(normalise_character(ink[y0:y1, x0:x1], ink_on_dark=True))
         # the reading's spaces: after character n when a space follows it
         after = [not keep[i + 1] for i in np.flatnonzero(keep)[:-1]]
