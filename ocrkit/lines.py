@@ -31,6 +31,8 @@ MARGIN = 2              # pixels of paper above, below and left of the ink in a 
 RIGHT = 6               # ... and right of it
 THIN = 2.4              # strokes thinner than this (fitted pixels) are grown
 STRIDE = 4              # input columns per output column
+WINDOW = 512            # fitted pixels of a line read at once (a multiple of STRIDE) ...
+CONTEXT = 48            # ... with this much of the line either side (a column sees 34 px)
 
 
 def line_specs(n_classes: int = len(LINE_CLASSES)) -> list[dict]:
@@ -132,6 +134,35 @@ def network_for(model, width: int):
     return other
 
 
+def _windowed_logits(lines: list, model) -> np.ndarray:
+    """The model's column logits (n, columns, classes) for fitted lines of any widths, at a
+    cost linear in their total width: each line is read in windows of WINDOW pixels, each
+    seen with CONTEXT pixels of the line either side (the first from the line's start, as a
+    whole line is), all windows of all lines in one batch of one width, and the windows' own
+    columns put back together. Every column sees what it would see in the whole line, so the
+    logits are the whole line's (a line 10,000 pixels wide neither pads the batch to its
+    width nor needs a network built for it)."""
+    step, seen = WINDOW // STRIDE, (WINDOW + 2 * CONTEXT) // STRIDE
+    columns = max(-(-line.shape[1] // STRIDE) for line in lines)
+    windows = -(-columns // step)
+    batch, where = [], []
+    for n, line in enumerate(lines):
+        for j in range(-(-line.shape[1] // WINDOW)):
+            x0 = max(0, j * WINDOW - CONTEXT)
+            window = np.zeros((HEIGHT, WINDOW + 2 * CONTEXT), np.float32)
+            piece = line[:, x0:x0 + WINDOW + 2 * CONTEXT]
+            window[:, :piece.shape[1]] = piece
+            batch.append(window)
+            first = (j * WINDOW - x0) // STRIDE
+            where.append((n, j, first))
+    out = network_for(model, WINDOW + 2 * CONTEXT).predict(np.stack(batch))
+    out = out.reshape(len(batch), seen, len(model.classes))
+    logits = np.zeros((len(lines), windows * step, len(model.classes)), np.float32)
+    for (n, j, first), window in zip(where, out):
+        logits[n, j * step:(j + 1) * step] = window[first:first + step]
+    return logits           # past a line's end: zeros, never decoded (its length stops there)
+
+
 def read_lines(inks, model) -> list[LineReading]:
     """Several line crops (each (h, w), ink 1 on 0, any size) -> a LineReading each, in one
     batch: fitted to height 32 (fit_height), padded with paper on the right to the widest,
@@ -147,12 +178,7 @@ def read_lines(inks, model) -> list[LineReading]:
     fitted = [fit_height(ink) for ink in inks]
     if not fitted:
         return []
-    width = -(-max(f[0].shape[1] for f in fitted) // (4 * STRIDE)) * 4 * STRIDE
-    batch = np.zeros((len(fitted), HEIGHT, width), np.float32)
-    for i, (line, _, _) in enumerate(fitted):
-        batch[i, :, :line.shape[1]] = line
-    logits = network_for(model, width).predict(batch).reshape(len(fitted), -1,
-                                                               len(model.classes))
+    logits = _windowed_logits([f[0] for f in fitted], model)
     from ocrkit.engine.ctc import log_softmax
     probabilities = np.exp(log_softmax(logits))
     lengths = [-(-f[0].shape[1] // STRIDE) for f in fitted]

@@ -404,3 +404,22 @@ def test_crops_never_leave_their_folder(tmp_path):
     with pytest.raises(OcrkitError):
         save_crops(page, crops, name="../x")
     atomic_write(crops / "A" / "check.txt", "ok")       # the folder is still a plain folder
+
+
+# -- pages and crops: what the page fuzz targets found ---------------------------------------
+def test_pages_too_small_to_hold_text_are_one_clear_refusal():
+    from ocrkit import Reader
+    for tiny in (np.zeros((1, 2), np.uint8), np.zeros((7, 500), np.uint8), np.uint8(3)):
+        with pytest.raises(OcrkitError, match="pixel|image"):
+            Reader().read(tiny)
+
+
+def test_smoothing_keeps_its_length_on_working_images_of_a_few_rows_or_columns():
+    # np.convolve(x, kernel, "same") has the kernel's length when x is shorter: a broadcast
+    # ValueError on pages whose working image had fewer rows than the kernel (page_array)
+    from ocrkit.page import clean
+    from ocrkit.page.segment import cut_columns
+    mask = np.zeros((2, 300), bool)
+    mask[0] = True
+    assert clean._rule_rows(mask, 10.0, 1.0).shape[0] <= 2
+    assert cut_columns(np.ones((5, 2), bool), 3.0, 1.0) == []

@@ -15,7 +15,8 @@ from ocrkit.data.lines import (FIRST_CHAR, HEIGHT, LINE_CLASSES, SPACE, GlyphPoo
 from ocrkit.data.synth import render_characters
 from ocrkit.engine import Adam, Network
 from ocrkit.engine.ctc import CTCLoss
-from ocrkit.lines import fit_height, load_line_model, read_line, read_lines
+from ocrkit import lines as lines_module
+from ocrkit.lines import fit_height, load_line_model, network_for, read_line, read_lines
 from ocrkit.metrics import error_rates
 from ocrkit.train import Trainer
 
@@ -256,3 +257,26 @@ def test_a_classifier_is_not_a_line_model(tmp_path):
     (tmp_path / "odd.pkl").write_bytes(pickle.dumps(d))
     with pytest.raises(OcrkitError, match="one row of columns"):
         modelfile.load(tmp_path / "odd.pkl")
+
+
+def test_long_lines_are_read_in_windows_with_the_whole_lines_logits(line_model, rng):
+    # a line is read in windows of WINDOW pixels, each with CONTEXT pixels of the line either
+    # side: every column sees what it sees in the whole line (with paper after its end)
+    lines = [(rng.random((HEIGHT, w)) > 0.85).astype(np.float32) for w in (1500, 700, 90)]
+    width = 1500 + 2 * lines_module.CONTEXT
+    batch = np.zeros((len(lines), HEIGHT, width), np.float32)
+    for n, line in enumerate(lines):
+        batch[n, :, :line.shape[1]] = line
+    whole = network_for(line_model, width).predict(batch).reshape(len(lines), -1,
+                                                                   len(line_model.classes))
+    windowed = lines_module._windowed_logits(lines, line_model)
+    for n, line in enumerate(lines):
+        columns = -(-line.shape[1] // lines_module.STRIDE)
+        np.testing.assert_allclose(windowed[n, :columns], whole[n, :columns], atol=2e-3)
+    # a line far wider than any one network the engine would build for it (over its limit
+    # of multiply-adds a sample) is read all the same
+    line = LineComposer(synth_pool(seed=11))(random_texts(1, rng), rng)[0]
+    wide = np.tile(line, (1, 120))
+    with pytest.raises(ValueError, match="limit"):
+        network_for(line_model, wide.shape[1])
+    assert len(read_lines([wide], line_model)[0].text) >= 120

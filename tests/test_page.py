@@ -106,6 +106,25 @@ def test_the_surroundings_of_the_sheet_are_not_text(model):
     assert kept <= 0.1 and raw >= kept + 0.2, (kept, raw)
 
 
+def test_a_lighter_strip_of_the_table_between_its_dark_parts_is_off_the_sheet(monkeypatch):
+    # a card on a wooden table: above the card a lighter plank between darker ones, its grain
+    # thresholded as ink; it is not the sheet, though brighter than the table's Otsu level
+    rng = np.random.default_rng(0)
+    grey = (0.3 + rng.normal(0, 0.08, (576, 1024))).astype(np.float32)     # dark, grainy
+    grey[:, ::5] -= 0.15
+    grey[80:540, 20:1000] = 0.82 + rng.normal(0, 0.01, (460, 980))         # the card
+    grey[:80, 440:590] = 0.7 + rng.normal(0, 0.05, (80, 150))               # the plank
+    grey[:80, 440:590:4] -= 0.25
+    grey = np.clip(grey, 0, 1).astype(np.float32)
+    mask = clean_stage.threshold(clean_stage.flatten(grey, 1024 / 40))
+    assert mask[:80, 440:590].mean() > 0.3                                  # "ink" there
+    off = clean_stage.off_sheet(grey, mask)
+    assert off[:70, 450:580].all() and off[:70, :400].all()
+    assert not off[100:520, 40:980].any()                                   # never the card
+    monkeypatch.setattr(clean_stage, "OFF_GAP", 0.0)
+    assert clean_stage.off_sheet(grey, mask)[:70, 450:580].mean() < 0.2
+
+
 def test_a_skewed_page_is_turned_level_and_its_boxes_are_in_the_photos_pixels(model):
     image, lines = grey_page("LEVEL LINES ARE READ\nTURN THE PAGE BACK\nONE TWO THREE FOUR",
                              seed=5, char_height=50)

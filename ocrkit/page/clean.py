@@ -37,6 +37,7 @@ MAX_WORK_PIXELS = 4.5e6     # working images hold at most this many pixels
 MAX_SKEW = 10.0             # degrees
 RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
+OFF_GAP = 0.2               # gaps in what is off the sheet this share of it are off it too
 RULE_PIECE = 2.0            # a rule holds a piece at least this many heights long somewhere
 RULE_COVER = 0.25           # share of a strip's width a rule's row of ink covers
 
@@ -421,7 +422,8 @@ def to_float(grey: np.ndarray) -> np.ndarray:
 def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """What lies around the sheet (a table, cloth, a dark background), at `grey`'s size: the
     regions that reach the frame, are clearly darker than the paper (block means split by
-    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture)."""
+    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture), and the
+    gaps between them narrower than OFF_GAP of the image's longer side (a lighter plank)."""
     k = max(3, int(max(grey.shape) / 30))
     mean = ndimage.uniform_filter(grey, k)
     if float(mean.max() - mean.min()) < 0.1:
@@ -440,7 +442,16 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     off &= (count >= 0.01 * grey.size) & (inked > 0.4 * count) \
         & (tone < (light - 0.15) * count)
     off[0] = False
-    return off[labels]
+    off = off[labels]
+    # a strip of the table lighter than the rest between two of its dark parts (a notch in
+    # the wood beside the sheet): gaps in what is off the sheet narrower than OFF_GAP of the
+    # image, along rows and columns, are off it too
+    gap = max(3, int(OFF_GAP * max(grey.shape)))
+    for axis in (0, 1):
+        line = np.ones((gap, 1) if axis == 0 else (1, gap), bool)
+        off |= ndimage.binary_closing(np.pad(off, gap // 2 + 1, mode="edge"), line)[
+            gap // 2 + 1:-(gap // 2 + 1), gap // 2 + 1:-(gap // 2 + 1)]
+    return off
 
 
 def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
