@@ -37,6 +37,7 @@ MAX_WORK_PIXELS = 4.5e6     # working images hold at most this many pixels
 MAX_SKEW = 10.0             # degrees
 RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
+OFF_DARK = 0.45             # ... or, whatever they hold, darker than this share of the paper
 OFF_GAP = 0.2               # gaps in what is off the sheet this share of it are off it too
 RULE_PIECE = 2.0            # a rule holds a piece at least this many heights long somewhere
 RULE_COVER = 0.25           # share of a strip's width a rule's row of ink covers
@@ -422,7 +423,8 @@ def to_float(grey: np.ndarray) -> np.ndarray:
 def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """What lies around the sheet (a table, cloth, a dark background), at `grey`'s size: the
     regions that reach the frame, are clearly darker than the paper (block means split by
-    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture), and the
+    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture) or are
+    less than OFF_DARK as bright as the paper whatever they hold (a smooth table), and the
     gaps between them narrower than OFF_GAP of the image's longer side (a lighter plank)."""
     k = max(3, int(max(grey.shape) / 30))
     mean = ndimage.uniform_filter(grey, k)
@@ -439,8 +441,9 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     light = float(grey[~dark].mean()) if (~dark).any() else 1.0
     off = np.zeros(n + 1, bool)
     off[edge] = True
-    off &= (count >= 0.01 * grey.size) & (inked > 0.4 * count) \
-        & (tone < (light - 0.15) * count)
+    off &= (count >= 0.01 * grey.size) & (((inked > 0.4 * count)
+                                           & (tone < (light - 0.15) * count))
+                                          | (tone < OFF_DARK * light * count))
     off[0] = False
     off = off[labels]
     # a strip of the table lighter than the rest between two of its dark parts (a notch in
