@@ -311,3 +311,27 @@ def test_recognizer_line_needs_a_line_model(model):
     image, _ = grey_page("HELLO", seed=1)
     with pytest.raises(OcrkitError, match="line model"):
         read_page(image, model, recognizer="line")
+
+
+def test_confidences_are_mapped_as_the_model_file_says_and_bad_maps_ignored(model):
+    # make calibrate stores a map of the final confidence to the chance of being right on
+    # real pages (scores["calibration"]["page"]); read_page applies it after every decision
+    import copy
+
+    from ocrkit.page.read import calibrate_confidence
+    image, _ = grey_page("HELLO WORLD", seed=2)
+    plain = copy.deepcopy(model)
+    plain.scores = dict(plain.scores or {}, calibration={"temperature": 1.0})
+    raw = read_page(image, plain)
+    mapped_model = copy.deepcopy(plain)
+    mapped_model.scores["calibration"] = {"temperature": 1.0, "page": [0.6, 0.9]}
+    mapped = read_page(image, mapped_model)
+    assert mapped.text == raw.text
+    before = np.array([c.confidence for c in raw.chars])
+    after = np.array([c.confidence for c in mapped.chars])
+    np.testing.assert_allclose(after, calibrate_confidence(before, (0.6, 0.9)), rtol=1e-6)
+    assert not np.allclose(after, before)
+    for bad in ([float("nan"), 0.0], [-1.0, 0.0], "ab", [1.0], None):
+        mapped_model.scores["calibration"]["page"] = bad
+        again = read_page(image, mapped_model)
+        np.testing.assert_allclose([c.confidence for c in again.chars], before)

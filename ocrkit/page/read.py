@@ -124,6 +124,12 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
     page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
                                      "line geometry", {"mode": case, "decided": mode}))
+    ab = page_calibration(model)
+    if ab is not None and all_chars:
+        # the confidence after the committee, the look-alikes, the lexicon and the case is
+        # mapped to the chance the character is right on real pages (make calibrate)
+        for c, p in zip(all_chars, calibrate_confidence([c.confidence for c in all_chars], ab)):
+            c.confidence = float(p)
     return page
 
 
@@ -281,6 +287,26 @@ def calibrated(model, probs: np.ndarray) -> np.ndarray:
     logp -= logp.max(1, keepdims=True)
     p = np.exp(logp)
     return (p / p.sum(1, keepdims=True)).astype(np.float32)
+
+
+def page_calibration(model):
+    """The map `make calibrate` fitted from a read character's final confidence to the chance
+    it is right on real pages, (a, b) of sigmoid(a * logit(c) + b)
+    (`scores["calibration"]["page"]`); None when the model has none or it is not two finite
+    numbers with a > 0 (it comes from a file)."""
+    ab = (model.scores or {}).get("calibration", {})
+    ab = ab.get("page") if isinstance(ab, dict) else None
+    try:
+        a, b = (float(v) for v in ab)
+    except (TypeError, ValueError):
+        return None
+    return (a, b) if np.isfinite(a) and np.isfinite(b) and 0 < a <= 10 and abs(b) <= 10 else None
+
+
+def calibrate_confidence(confidence, ab) -> np.ndarray:
+    """Confidences after every decision -> the chance each is right: sigmoid(a logit(c) + b)."""
+    c = np.clip(np.asarray(confidence, np.float64), 1e-6, 1 - 1e-6)
+    return 1.0 / (1.0 + np.exp(-(ab[0] * np.log(c / (1 - c)) + ab[1])))
 
 
 def _options(char: Char, p: np.ndarray, classes: np.ndarray, allowed: np.ndarray) -> list:
