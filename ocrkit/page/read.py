@@ -86,17 +86,20 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     if alphabet:
         allowed &= np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
     to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
-    found = None
+    found, junk = None, np.zeros(len(lines), bool)
     if line_model is not None and recognizer != "cuts":
         from ocrkit.lines import in_capitals, line_crops, read_lines
         inks, origins = line_crops(cleaned, lines, atoms)
         readings = read_lines(inks, line_model)
+        by_line, junk = _by_line_model(readings, inks, origins, line_model, model, classes,
+                                       allowed, cleaned, to_file)
         if recognizer == "line" or not in_capitals(readings):
-            found = _by_line_model(readings, inks, origins, line_model, model, classes,
-                                   allowed, cleaned, to_file)
+            found = by_line
     used = "cuts" if found is None else "line"
     if found is None:
-        found = _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file)
+        # the lines the two models agree are no writing (a sheet's edge) are not cut either
+        found = _by_cuts(cleaned, [line for line, j in zip(lines, junk) if not j], atoms,
+                         model, classes, allowed, cut, to_file)
     page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
                                      + ("the cuts" if used == "cuts" else "the line model"),
                                      {"recognizer": recognizer, "used": used}))
@@ -198,13 +201,15 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
     summed, as for the cuts): a committee of two, 36.7% -> 36.2% CER on the handwritten dev
     pages. (Leaving out what the character model rejects costs more than it saves, 49%:
     crops cut at the midpoints between columns often hold a piece of a neighbour.) Words as
-    the reading split them. Same result as _by_cuts."""
+    the reading split them. -> (the lines read, as _by_cuts returns them; junk (n,) bool, the
+    lines left out because the character model rejects what the line model read in them)."""
+    junk = np.zeros(len(readings), bool)
     to_model = np.zeros((len(line_model.classes), len(classes)), np.float32)
     for i, label in enumerate(line_model.classes):
         for j in np.flatnonzero(classes == label):
             to_model[i, j] = 1.0
     per_line = []
-    for reading, ink, (tops, ox) in zip(readings, inks, origins):
+    for number, (reading, ink, (tops, ox)) in enumerate(zip(readings, inks, origins)):
         keep = np.array([c != " " for c in reading.text], bool)
         if not keep.any():
             continue
@@ -224,19 +229,21 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
             crops.append(normalise_character(ink[y0:y1, x0:x1], ink_on_dark=True))
         # the reading's spaces: after character n when a space follows it
         after = [not keep[i + 1] for i in np.flatnonzero(keep)[:-1]]
-        per_line.append((reading.probs[keep] @ to_model, np.array(work, float), crops, after))
+        per_line.append((number, reading.probs[keep] @ to_model, np.array(work, float), crops,
+                         after))
     if not per_line:
-        return []
-    seen = calibrated(model, model.predict_proba(np.stack([c for _, _, crops, _ in per_line
+        return [], junk
+    seen = calibrated(model, model.predict_proba(np.stack([c for *_, crops, _ in per_line
                                                             for c in crops])))
     reject_at = list(classes).index(REJECT) if REJECT in model.classes else None
     found, start = [], 0
-    for line_p, work, crops, after in per_line:
+    for number, line_p, work, crops, after in per_line:
         char_p = seen[start:start + len(crops)]
         start += len(crops)
         raw = ((line_p + char_p) / 2).astype(np.float32)
         if reject_at is not None and char_p[:, reject_at].mean() > JUNK_LINE:
-            continue                # the sheet's edge, a shadow, a lone stroke: not a line
+            junk[number] = True     # the sheet's edge, a shadow, a lone stroke: not a line
+            continue
         probs = case_stage.merge_twins(raw, list(classes))
         label_of = np.where(allowed, probs, -1.0).argmax(1)
         order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
@@ -248,7 +255,7 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
             chars.append(Char(str(classes[k]), tuple(int(round(v)) for v in boxes[n]),
                               float(probs[n, k]), alternatives, crops[n]))
         found.append((chars, _words(after), work, probs))
-    return found
+    return found, junk
 
 
 def _words(spaces) -> list[list[int]]:
