@@ -69,8 +69,10 @@ models: install
 # The line recognizer (CTC over whole lines, ocrkit/lines.py; models/MODELS.md): about 30
 # CPU minutes here. One BLAS thread: on this shared 2-core machine OpenBLAS's threads wait on
 # each other and the same GEMMs took 10-500x as long.
+# (the variables before nice: nice runs its first word as the command, not as VAR=value)
+LINE_TRAIN := OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) nice -n 10 $(BIN)/ocrkit train-lines
 line-model: install
-	OPENBLAS_NUM_THREADS=1 nice -n 10 $(OCRKIT) train-lines -o models/line.pkl --seed 0
+	$(LINE_TRAIN) -o models/line.pkl --seed 0
 
 # Confidence calibration: the temperature fitted on emnist62 valid, ECE on EMNIST test and on
 # the real pages, docs/img/reliability.png (bench/calibration.py; --write stores T in the model)
