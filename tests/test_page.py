@@ -244,7 +244,9 @@ def test_lines_written_uphill_reach_the_line_model_level(model, line_model, monk
         with monkeypatch.context() as m:
             m.setattr(lines, "line_slope", lambda line: 0.0)
             straight = read_page(image, model, line_model=line_model)
-        assert cer(level, text) < 0.05 and cer(straight, text) > 0.15, (level.text, straight.text)
+        # (straight: 17% and 20% with the first line model, 17% and 14% with the one trained
+        # further, which reads half-cut letters better; levelled: 0-1% with both)
+        assert cer(level, text) < 0.05 and cer(straight, text) > 0.1, (level.text, straight.text)
         # boxes still on the page's characters: inside the image, one per character read
         chars = [c for line in level.lines for w in line.words for c in w.chars]
         assert all(0 <= c.box[1] < c.box[3] <= image.shape[0] for c in chars)
