@@ -19,18 +19,24 @@ from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_opt
 @click.option("--valid-lines", type=click.IntRange(min=1), default=500,
               help="Validation (and test) lines, drawn once from those splits.")
 @click.option("--seed", type=int, default=0, help="Random seed.")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Train this line model further: start from its parameters (its "
+                   "architecture must be the one train-lines builds) [default: random].")
 @data_dir_option
 @quiet_option
-def train_lines(out, lines, epochs, batch_size, lr, valid_lines, seed, data_dir, quiet):
+def train_lines(out, lines, epochs, batch_size, lr, valid_lines, seed, init, data_dir, quiet):
     """Train a line model: best weights by validation CER; prints validation and test CER."""
     from ocrkit import modelfile
     from ocrkit.lines import train_lines as train
     modelfile.check_writable(out)
     model, result = train(lines=lines, epochs=epochs, batch_size=batch_size, lr=lr,
                           valid_lines=valid_lines, test_lines=valid_lines, seed=seed,
-                          data_dir=data_dir, progress=progress_enabled(quiet))
+                          data_dir=data_dir, progress=progress_enabled(quiet), init=init)
     modelfile.save(model, out)
     s = model.scores
+    if init is not None:
+        note(f"{init}: CER on these validation lines before training "
+             f"{100 * model.training['init_valid_cer']:.2f}%", quiet)
     note(f"{out}: epoch {result.best_epoch} of {len(result.history['train_loss'])}, "
          f"{result.seconds / 60:.1f} min; CER on composed lines: valid "
          f"{100 * s['valid_cer']:.2f}%, test {100 * s['test_cer']:.2f}%", quiet)

@@ -321,7 +321,7 @@ def load_line_model(path=None):
 def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr: float = 3e-3,
                 width: int = WIDTH, valid_lines: int = 500, test_lines: int = 500,
                 synth_per_class: int = 200, seed: int = 0, data_dir=None,
-                progress: bool | None = None, pools=None):
+                progress: bool | None = None, pools=None, init=None):
     """Train a line model with the one Trainer and CTCLoss; returns (Model, TrainResult).
 
     The training set is `lines` random texts (ocrkit.data.lines.random_texts); each epoch
@@ -330,13 +330,30 @@ def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr
     lines are drawn once, from the valid and test splits; the weights kept are those with the
     lowest validation CER, and the model's scores hold the validation and test CER.
     `pools` (train, valid, test GlyphPools) replaces the EMNIST/synth pools (tests).
+
+    `init` (a line model file, or a Model) trains that model further: the network starts
+    from its parameters (ocrkit.train.start_network, as fine-tuning does) instead of random
+    ones, with a fresh optimizer and schedule. Its architecture and classes must be
+    line_specs()' and LINE_CLASSES (OcrkitError otherwise). The model's training record says
+    where it started (`init`, that model's own training record `init_training`, and
+    `init_valid_cer`, its CER on this run's validation lines before the first step).
     """
     from ocrkit import modelfile
     from ocrkit.data.lines import LineComposer, glyph_pool, random_texts
     from ocrkit.engine import Network, make_optimizer
     from ocrkit.engine.ctc import CTCLoss
-    from ocrkit.train import Trainer
+    from ocrkit.train import Trainer, start_network
 
+    start = None
+    if init is not None:            # before the data: a wrong file fails at once
+        start = init if isinstance(init, modelfile.Model) else load_line_model(init)
+        name = start.source or "the initial model"
+        if start.kind != "line":
+            raise OcrkitError(f"{name}: a {start.kind}, not a line model")
+        if start.network.specs != line_specs() or tuple(start.classes) != LINE_CLASSES:
+            raise OcrkitError(f"{name}: its architecture or classes are not those train-lines "
+                              "builds (ocrkit.lines.line_specs, 64 classes); it cannot be "
+                              "trained further here")
     if pools is None:
         pools = [glyph_pool(s, synth_per_class, data_dir) for s in ("train", "valid", "test")]
     train_pool, valid_pool, test_pool = pools
@@ -348,17 +365,24 @@ def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr
     texts = random_texts(lines, np.random.default_rng([seed, 0]))
     valid = drawn(valid_pool, valid_lines, 1)
     net = Network(line_specs(), (HEIGHT, width), np.random.default_rng(seed))
+    if start is not None:
+        start_network(net, start.network.get_params(), start.source or "the initial model")
     loss = CTCLoss()
     trainer = Trainer(net, loss, make_optimizer("adam", lr), epochs=epochs,
                       batch_size=batch_size, schedule="cosine", seed=seed,
                       augment=LineComposer(train_pool, width), progress=progress, desc="lines")
+    provenance = {}
+    if start is not None:
+        provenance = {"init": start.source or "a line model given in memory",
+                      "init_training": dict(start.training),
+                      "init_valid_cer": 1 - trainer.evaluate(*valid)[1]}
     result = trainer.fit(texts, texts, valid=valid)
     test_loss, test_acc = trainer.evaluate(*drawn(test_pool, test_lines, 2))
     config = {"lines": lines, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "width": width, "valid_lines": valid_lines, "synth_per_class": synth_per_class,
               "seed": seed, "optimizer": "adam", "schedule": "cosine",
               "best_epoch": result.best_epoch, "stopped": result.stopped,
-              "seconds": round(result.seconds, 1)}
+              "seconds": round(result.seconds, 1), **provenance}
     model = modelfile.Model(net, LINE_CLASSES, "line", training=config, history=result.history)
     model.scores = {"valid_cer": 1 - result.best_score, "test_cer": 1 - test_acc,
                     "test_loss": test_loss, "dataset": "lines composed from emnist ByClass "

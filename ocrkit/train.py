@@ -273,6 +273,17 @@ def checkpoint_path(out) -> "Path":
     return Path(str(out) + ".ckpt")
 
 
+def start_network(net: Network, params: dict, source: str = "the starting model") -> None:
+    """Start `net` from `params` (arrays by name, as Network.get_params gives them) for every
+    array they cover, the rest as initialised: fine-tuning (train_model's `start_from`) and a
+    line model trained further (ocrkit.lines.train_lines's `init`). OcrkitError when an array
+    is not one of the network's or has another shape."""
+    try:
+        net.set_params({**net.get_params(), **params})
+    except ValueError as e:
+        raise OcrkitError(f"{source}: {e}") from None
+
+
 def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr: float = 1e-3,
                 epochs: int = 20, batch_size: int = 32, schedule: str = "constant",
                 weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
@@ -321,7 +332,7 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                           "classifier needs at least 2")
     net = Network(specs, train.x.shape[1:], np.random.default_rng(seed), dtype)
     if start_from:
-        net.set_params({**net.get_params(), **start_from})
+        start_network(net, start_from)
     trained = [net.spec_of[j] for j, layer in enumerate(net.layers) if layer.params]
     if not trained:
         raise OcrkitError("the network has no parameters to train")

@@ -280,3 +280,30 @@ def test_long_lines_are_read_in_windows_with_the_whole_lines_logits(line_model, 
     with pytest.raises(ValueError, match="limit"):
         network_for(line_model, wide.shape[1])
     assert len(read_lines([wide], line_model)[0].text) >= 120
+
+
+def test_train_lines_init_starts_from_the_given_model(line_model):
+    """`init` (--init): the run starts from the model's parameters. With a learning rate too
+    small to move them, one epoch ends where the init's weights are; without init it ends at
+    random ones. A model of another architecture is refused before any data is drawn."""
+    from ocrkit.errors import OcrkitError
+    from ocrkit.lines import line_specs, train_lines
+    pool = synth_pool()
+    options = dict(lines=16, epochs=1, batch_size=16, width=96, valid_lines=8, test_lines=8,
+                   lr=1e-9, pools=(pool, pool, pool), progress=False)
+    weights = lambda m: {k: v for k, v in m.network.get_params().items()   # not the BN stats
+                         if k.rsplit(".", 1)[1] not in ("mean", "var")}
+    start = weights(line_model)
+    started, _ = train_lines(init=line_model, **options)
+    fresh, _ = train_lines(**options)
+    assert all(np.allclose(v, start[k], atol=1e-6) for k, v in weights(started).items())
+    assert not any(np.allclose(v, start[k], atol=1e-3) for k, v in weights(fresh).items()
+                   if k.endswith(".W"))
+    assert started.training["init"] == line_model.source
+    assert started.training["init_training"]["epochs"] == line_model.training["epochs"]
+    assert 0 <= started.training["init_valid_cer"] <= 1 and "init" not in fresh.training
+    specs = line_specs()
+    specs[0] = dict(specs[0], filters=8)
+    odd = modelfile.Model(Network(specs, (HEIGHT, 96)), LINE_CLASSES, "line")
+    with pytest.raises(OcrkitError, match="architecture or classes are not those"):
+        train_lines(init=odd, **options)

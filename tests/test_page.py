@@ -280,7 +280,9 @@ def test_lines_written_uphill_reach_the_line_model_level(model, line_model, monk
         with monkeypatch.context() as m:
             m.setattr(lines, "line_slope", lambda line: 0.0)
             straight = read_page(image, model, line_model=line_model)
-        assert cer(level, text) < 0.05 and cer(straight, text) > 0.15, (level.text, straight.text)
+        # (straight: 17% and 20% with the first line model, 17% and 14% with the one trained
+        # further, which reads half-cut letters better; levelled: 0-1% with both)
+        assert cer(level, text) < 0.05 and cer(straight, text) > 0.1, (level.text, straight.text)
         # boxes still on the page's characters: inside the image, one per character read
         chars = [c for line in level.lines for w in line.words for c in w.chars]
         assert all(0 <= c.box[1] < c.box[3] <= image.shape[0] for c in chars)
@@ -294,7 +296,8 @@ def test_lines_the_character_model_rejects_are_left_out(monkeypatch):
     from ocrkit.page import read
     from ocrkit.reader import Reader
     reader, errors = Reader(), {"kept": 0.0, "every": 0.0}
-    photos = [data_file(f"pages/{name}") for name in ("sampath_best_of_times.jpg", "sf_code_c.jpg")]
+    photos = [data_file(f"pages/{name}") for name in ("sampath_best_of_times.jpg",
+                                                      "sf_code_java.jpg")]
     truths = [p.with_name(p.stem + ".gt.txt").read_text() for p in photos]
     for photo, truth in zip(photos, truths):
         kept = reader.read(photo)
