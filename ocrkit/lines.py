@@ -290,6 +290,11 @@ def line_crops(cleaned, lines, atoms) -> tuple[list[np.ndarray], list[tuple[np.n
         reach = BAND_REACH * (bottom - top)
         y0 = int(max(tops.min(), np.floor(top - reach)))
         y1 = int(min(bottoms.max(), np.ceil(bottom + reach)))
+        if slope == 0.0:            # the common case: a plain window of the page
+            own = np.isin(atoms[y0:y1, x0:x1], line.ids)
+            crops.append(cleaned.ink[y0:y1, x0:x1] * own)
+            origins.append((np.full(x1 - x0, y0), x0))
+            continue
         column_tops = y0 + shift(np.arange(x0, x1))
         rows = column_tops[None, :] + np.arange(y1 - y0)[:, None]
         inside = (rows >= 0) & (rows < atoms.shape[0])

@@ -423,3 +423,15 @@ def test_smoothing_keeps_its_length_on_working_images_of_a_few_rows_or_columns()
     mask[0] = True
     assert clean._rule_rows(mask, 10.0, 1.0).shape[0] <= 2
     assert cut_columns(np.ones((5, 2), bool), 3.0, 1.0) == []
+
+
+def test_a_page_whose_every_line_is_junk_reads_as_blank():
+    # an 85x85 noise page (page_array, seed 2027): on a page read by the cuts every line was
+    # junk to the two models, and the cuts were asked to read no lines at all (a ValueError
+    # from np.stack)
+    from fuzz_targets import page_array
+    from ocrkit import Reader
+    page = Reader().read(page_array({"scale": "byte", "dtype": "int32", "nan": 0.0001,
+                                     "inf": 0.0, "content": "noise", "shape": (85, 85, 1),
+                                     "seed": 85}))
+    assert all(0 <= c.confidence <= 1 for c in page.chars)

@@ -140,6 +140,8 @@ def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> li
     """The lines read by the cuts: every run of 1-4 atoms of a line (ocrkit.page.cuts) through
     the character normaliser and the model in one batch, then per line the best path of runs.
     -> [(chars, words (lists of char indices), work boxes (N, 4), probs (N, classes))]."""
+    if not lines:
+        return []
     spans = [cuts.candidates(line.boxes, line.cluster, line.height) if cut
              else [(i, i + 1) for i in range(len(line))] for line in lines]
     crops, where = [], []

@@ -85,6 +85,7 @@ def group_lines(boxes: np.ndarray, height: float | None = None) -> list[np.ndarr
         return []
     order = np.argsort((boxes[:, 1] + boxes[:, 3]) / 2, kind="stable")
     xc = (boxes[:, 0] + boxes[:, 2]) / 2
+    tops, bottoms = boxes[:, 1].astype(np.float64), boxes[:, 3].astype(np.float64)
     members: list[list[int]] = []
     for i in order:
         y0, y1 = float(boxes[i, 1]), float(boxes[i, 3])
@@ -93,7 +94,7 @@ def group_lines(boxes: np.ndarray, height: float | None = None) -> list[np.ndarr
         for k in range(max(0, len(members) - 12), len(members)):
             m = np.array(members[k])
             near = m[np.argsort(np.abs(xc[m] - xc[i]), kind="stable")[:LOCAL]]
-            b0, b1 = float(np.median(boxes[near, 1])), float(np.median(boxes[near, 3]))
+            b0, b1 = _median(tops[near].tolist()), _median(bottoms[near].tolist())
             overlap = min(y1, b1) - max(y0, b0)
             grow = 0.25 * (b1 - b0)
             inside = b0 - grow <= cy <= b1 + grow
@@ -107,6 +108,14 @@ def group_lines(boxes: np.ndarray, height: float | None = None) -> list[np.ndarr
     lines = [np.array(sorted(m, key=lambda j: (boxes[j, 0], boxes[j, 2]))) for m in members]
     lines.sort(key=lambda m: float(np.median((boxes[m, 1] + boxes[m, 3]) / 2)))
     return lines
+
+
+def _median(values: list) -> float:
+    """np.median of a few numbers, without numpy's overhead (group_lines takes two a box and
+    candidate line)."""
+    v = sorted(values)
+    n = len(v)
+    return float(v[n // 2]) if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
 
 
 def clusters_of(boxes: np.ndarray) -> np.ndarray:
@@ -172,17 +181,16 @@ def segment(mask: np.ndarray, height: float, stroke: float
         line_h = max(bottom - top, 0.3 * height)
         # marks right above or inside a component of this line (i and j dots) join it
         members = list(idx)
-        if len(marks):
-            mb = boxes[marks]
-            mcx = (mb[:, 0] + mb[:, 2]) / 2
-            for j, m in enumerate(marks):
-                if mark_used[m]:
-                    continue
-                inside = (b[:, 0] - 0.15 * line_h <= mcx[j]) & (mcx[j] <= b[:, 2] + 0.15 * line_h)
-                near = (mb[j, 3] >= top - 1.0 * line_h) & (mb[j, 1] <= bottom)
-                if near and inside.any():
-                    members.append(int(m))
-                    mark_used[m] = True
+        free = marks[~mark_used[marks]]
+        if len(free):
+            mb = boxes[free]
+            near = np.flatnonzero((mb[:, 3] >= top - 1.0 * line_h) & (mb[:, 1] <= bottom))
+            mcx = (mb[near, 0] + mb[near, 2])[:, None] / 2
+            inside = ((b[None, :, 0] - 0.15 * line_h <= mcx)
+                      & (mcx <= b[None, :, 2] + 0.15 * line_h)).any(1)
+            taken = free[near[inside]]
+            members.extend(int(m) for m in taken)
+            mark_used[taken] = True
         members = np.array(sorted(members, key=lambda j: (boxes[j, 0], boxes[j, 2])))
         mb = boxes[members]
         cluster = clusters_of(mb)
