@@ -259,7 +259,7 @@ def _edit_model(d: dict, edit) -> None:
         if isinstance(spec, dict):
             spec[edit[2]] = realize(edit[3])
     elif kind == "param" and isinstance(d.get("params"), dict) and d["params"]:
-        keys = sorted(d["params"])
+        keys = sorted(d["params"], key=repr)     # an earlier edit may have put in any keys
         d["params"][keys[edit[1] % len(keys)]] = realize(edit[2])
     elif kind == "class" and isinstance(d.get("classes"), list) and d["classes"]:
         d["classes"][edit[1] % len(d["classes"])] = realize(edit[2])
