@@ -276,14 +276,17 @@ def line_crops(cleaned, lines, atoms) -> tuple[list[np.ndarray], list[tuple[np.n
     crops, origins = [], []
     for line in lines:
         x0, x1 = int(line.boxes[:, 0].min()), int(line.boxes[:, 2].max())
-        top, bottom = line.band
-        reach = BAND_REACH * (bottom - top)
-        cut = (line.boxes[:, 1] < top - reach) | (line.boxes[:, 3] > bottom + reach)
         # level only the lines a straight band would cut: a fitted slope is noisy on short
         # lines (ascenders one end, descenders the other), a cut line loses whole letters
+        reach = BAND_REACH * (line.band[1] - line.band[0])
+        cut = ((line.boxes[:, 1] < line.band[0] - reach)
+               | (line.boxes[:, 3] > line.band[1] + reach))
         slope = line_slope(line) if cut.any() else 0.0
         middle = (x0 + x1) / 2
-        shift = lambda x: np.round(slope * (np.asarray(x, np.float64) - middle)).astype(int)
+
+        def shift(x):           # rows a column at x is moved up to level the line
+            return np.round(slope * (np.asarray(x, np.float64) - middle)).astype(int)
+
         centres = (line.boxes[:, 0] + line.boxes[:, 2]) / 2
         tops, bottoms = line.boxes[:, 1] - shift(centres), line.boxes[:, 3] - shift(centres)
         top, bottom = np.median(tops), np.median(bottoms)
