@@ -85,14 +85,20 @@ def page_scores(model, pages_dir):
 def fit_platt(conf, right):
     """(a, b) minimising the log loss of sigmoid(a logit(conf) + b) against `right`."""
     from scipy.optimize import minimize
-    c = np.clip(conf, 1e-6, 1 - 1e-6)
-    x, y = np.log(c / (1 - c)), right.astype(float)
+
+    from ocrkit.page.read import calibrate_confidence     # the map the page reader applies
+    y = right.astype(float)
 
     def loss(ab):
-        z = ab[0] * x + ab[1]
-        return float(np.mean(np.logaddexp(0, z) - y * z))
+        p = np.clip(calibrate_confidence(conf, ab), 1e-12, 1 - 1e-12)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
-    return tuple(float(v) for v in minimize(loss, [1.0, 0.0], method="Nelder-Mead").x)
+    # a simplex of unit steps in both numbers (Nelder-Mead's default step for b = 0 is
+    # 0.00025, and it runs out of evaluations crawling from there)
+    fit = minimize(loss, [1.0, 0.0], method="Nelder-Mead",
+                   options={"initial_simplex": [[1.0, 0.0], [1.5, 0.0], [1.0, 1.0]],
+                            "xatol": 1e-4, "fatol": 1e-9, "maxfev": 2000})
+    return tuple(float(v) for v in fit.x)
 
 
 def left_out(pages):
