@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option
+from ocrkit.lines import PRINTED
 
 
 @click.command("train-lines")
@@ -18,19 +19,24 @@ from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_opt
               help="Adam learning rate (cosine schedule over the epochs).")
 @click.option("--valid-lines", type=click.IntRange(min=1), default=500,
               help="Validation (and test) lines, drawn once from those splits.")
+@click.option("--printed", type=click.FloatRange(0, 1), default=PRINTED, show_default=True,
+              help="Share of the lines set in a font instead of handwriting (a form's "
+                   "printed labels).")
 @click.option("--seed", type=int, default=0, help="Random seed.")
 @click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
               help="Train this line model further: start from its parameters (its "
                    "architecture must be the one train-lines builds) [default: random].")
 @data_dir_option
 @quiet_option
-def train_lines(out, lines, epochs, batch_size, lr, valid_lines, seed, init, data_dir, quiet):
+def train_lines(out, lines, epochs, batch_size, lr, valid_lines, printed, seed, init, data_dir,
+                quiet):
     """Train a line model: best weights by validation CER; prints validation and test CER."""
     from ocrkit import modelfile
     from ocrkit.lines import train_lines as train
     modelfile.check_writable(out)
     model, result = train(lines=lines, epochs=epochs, batch_size=batch_size, lr=lr,
-                          valid_lines=valid_lines, test_lines=valid_lines, seed=seed,
+                          valid_lines=valid_lines, test_lines=valid_lines, printed=printed,
+                          seed=seed,
                           data_dir=data_dir, progress=progress_enabled(quiet), init=init)
     modelfile.save(model, out)
     s = model.scores

@@ -166,7 +166,10 @@ def _windowed_logits(lines: list, model) -> np.ndarray:
 def read_lines(inks, model) -> list[LineReading]:
     """Several line crops (each (h, w), ink 1 on 0, any size) -> a LineReading each, in one
     batch: fitted to height 32 (fit_height), padded with paper on the right to the widest,
-    decoded by best path (ocrkit.engine.ctc.greedy_decode). Words are split as the page
+    decoded by best path (ocrkit.engine.ctc.greedy_decode). Punctuation the model reads
+    (ocrkit.data.lines) is left out: the text holds what the 62-class character model knows,
+    letters and digits, so a bracket is dropped rather than read as a letter. Words are split
+    as the page
     pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
     (word_gaps), not by the model's space class, which sees too little of the line to tell a
     wide letter gap from a word gap; a space's confidence is its weaker neighbour's."""
@@ -182,11 +185,11 @@ def read_lines(inks, model) -> list[LineReading]:
     from ocrkit.engine.ctc import log_softmax
     probabilities = np.exp(log_softmax(logits))
     lengths = [-(-f[0].shape[1] // STRIDE) for f in fitted]
-    space = model.classes.index(" ")
+    text_class = np.array([c.isalnum() for c in model.classes])     # not blank, space, marks
     out = []
     blank_row = np.zeros(len(model.classes))
     for n, (reading, (line, scale, x0)) in enumerate(zip(greedy_decode(logits, lengths), fitted)):
-        keep = reading.labels != space
+        keep = text_class[reading.labels]
         labels, conf, columns = reading.labels[keep], reading.confidence[keep], \
             reading.columns[keep]
         centres = columns * STRIDE + STRIDE / 2                         # fitted pixels
@@ -326,23 +329,46 @@ def load_line_model(path=None):
 
 
 # -- training ------------------------------------------------------------------------------------
+PRINTED = 0.15          # share of composed lines set in a font (a form's printed labels)
+NEW_CLASS_BIAS = -4.0   # a new class's starting score below the others: learnt, not guessed
+
+
+def _grown(start, net) -> dict:
+    """`start`'s parameters for `net`, whose output layer may have more classes: the known
+    classes keep their weights; a new class starts from the output layer's weights of its
+    nearest kin, the blank (small random columns would do too, but a new class then wins
+    columns at random in the first batches), with NEW_CLASS_BIAS added."""
+    params = dict(start.network.get_params())
+    last = f"{len(net.specs) - 1}"
+    w, b = params[f"{last}.W"], params[f"{last}.b"]
+    grow = net.get_params()[f"{last}.b"].shape[0] - b.shape[0]
+    if grow > 0:
+        params[f"{last}.W"] = np.concatenate([w, np.repeat(w[..., :1], grow, -1)], -1)
+        params[f"{last}.b"] = np.concatenate([b, np.full(grow, b[0] + NEW_CLASS_BIAS, b.dtype)])
+    return params
+
+
 def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr: float = 3e-3,
                 width: int = WIDTH, valid_lines: int = 500, test_lines: int = 500,
-                synth_per_class: int = 200, seed: int = 0, data_dir=None,
-                progress: bool | None = None, pools=None, init=None):
+                synth_per_class: int = 200, printed: float = PRINTED, seed: int = 0,
+                data_dir=None, progress: bool | None = None, pools=None, init=None):
     """Train a line model with the one Trainer and CTCLoss; returns (Model, TrainResult).
 
     The training set is `lines` random texts (ocrkit.data.lines.random_texts); each epoch
     draws them anew, with fresh characters from EMNIST's train split and synth62's and fresh
     writer geometry (the LineComposer is the Trainer's augmentation). Validation and test
-    lines are drawn once, from the valid and test splits; the weights kept are those with the
+    lines are drawn once, from the valid and test splits; `printed` of every set's lines are
+    set in a font instead (ocrkit.data.lines.printed_lines: a form's labels); the weights kept
+    are those with the
     lowest validation CER, and the model's scores hold the validation and test CER.
     `pools` (train, valid, test GlyphPools) replaces the EMNIST/synth pools (tests).
 
     `init` (a line model file, or a Model) trains that model further: the network starts
     from its parameters (ocrkit.train.start_network, as fine-tuning does) instead of random
     ones, with a fresh optimizer and schedule. Its architecture and classes must be
-    line_specs()' and LINE_CLASSES (OcrkitError otherwise). The model's training record says
+    line_specs()' and LINE_CLASSES, or those of a model that knew only the first of
+    LINE_CLASSES (the 64 before punctuation): its output layer then grows new rows for the
+    new classes, their biases starting low (_grown) (OcrkitError otherwise). The model's training record says
     where it started (`init`, that model's own training record `init_training`, and
     `init_valid_cer`, its CER on this run's validation lines before the first step).
     """
@@ -358,27 +384,30 @@ def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr
         name = start.source or "the initial model"
         if start.kind != "line":
             raise OcrkitError(f"{name}: a {start.kind}, not a line model")
-        if start.network.specs != line_specs() or tuple(start.classes) != LINE_CLASSES:
+        known = tuple(start.classes)
+        if start.network.specs != line_specs(len(known)) or known != LINE_CLASSES[:len(known)]:
             raise OcrkitError(f"{name}: its architecture or classes are not those train-lines "
-                              "builds (ocrkit.lines.line_specs, 64 classes); it cannot be "
-                              "trained further here")
+                              f"builds (ocrkit.lines.line_specs, {len(LINE_CLASSES)} classes or "
+                              "the first of them); it cannot be trained further here")
     if pools is None:
         pools = [glyph_pool(s, synth_per_class, data_dir) for s in ("train", "valid", "test")]
     train_pool, valid_pool, test_pool = pools
 
     def drawn(pool, n, stream):
         texts = random_texts(n, np.random.default_rng([seed, stream]))
-        return LineComposer(pool, width)(texts, np.random.default_rng([seed, stream, 1])), texts
+        return LineComposer(pool, width, printed=printed)(
+            texts, np.random.default_rng([seed, stream, 1])), texts
 
     texts = random_texts(lines, np.random.default_rng([seed, 0]))
     valid = drawn(valid_pool, valid_lines, 1)
     net = Network(line_specs(), (HEIGHT, width), np.random.default_rng(seed))
     if start is not None:
-        start_network(net, start.network.get_params(), start.source or "the initial model")
+        start_network(net, _grown(start, net), start.source or "the initial model")
     loss = CTCLoss()
     trainer = Trainer(net, loss, make_optimizer("adam", lr), epochs=epochs,
                       batch_size=batch_size, schedule="cosine", seed=seed,
-                      augment=LineComposer(train_pool, width), progress=progress, desc="lines")
+                      augment=LineComposer(train_pool, width, printed=printed),
+                      progress=progress, desc="lines")
     provenance = {}
     if start is not None:
         provenance = {"init": start.source or "a line model given in memory",
@@ -388,6 +417,7 @@ def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr
     test_loss, test_acc = trainer.evaluate(*drawn(test_pool, test_lines, 2))
     config = {"lines": lines, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "width": width, "valid_lines": valid_lines, "synth_per_class": synth_per_class,
+              "printed": printed,
               "seed": seed, "optimizer": "adam", "schedule": "cosine",
               "best_epoch": result.best_epoch, "stopped": result.stopped,
               "seconds": round(result.seconds, 1), **provenance}

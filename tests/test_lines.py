@@ -10,8 +10,9 @@ import pytest
 
 from ocrkit import modelfile
 from ocrkit.data.dataset import BYCLASS
+from ocrkit.data.synth import PUNCTUATION
 from ocrkit.data.lines import (FIRST_CHAR, HEIGHT, LINE_CLASSES, SPACE, GlyphPool, LineComposer,
-                               random_texts, text_of)
+                               punctuation_glyphs, random_texts, text_of)
 from ocrkit.data.synth import render_characters
 from ocrkit.engine import Adam, Network
 from ocrkit.engine.ctc import CTCLoss
@@ -23,10 +24,13 @@ from ocrkit.train import Trainer
 
 @lru_cache(maxsize=2)
 def synth_pool(seed: int = 0, per_class: int = 3) -> GlyphPool:
-    """A small pool of synth62 characters (no data files needed)."""
+    """A small pool of synth62 characters and punctuation marks (no data files needed)."""
+    rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(len(BYCLASS)), per_class)
-    x = render_characters(y, np.random.default_rng(seed), BYCLASS)
-    return GlyphPool.build(x, y, np.ones(len(y), bool))
+    x = render_characters(y, rng, BYCLASS)
+    mx, my = punctuation_glyphs(per_class, rng)
+    return GlyphPool.build(np.concatenate([x, mx]), np.concatenate([y, my]),
+                           np.ones(len(y) + len(my), bool))
 
 
 def encode(text: str) -> np.ndarray:
@@ -139,7 +143,7 @@ def line_model():
 def test_the_line_model_reads_composed_lines_at_any_height(line_model):
     rng = np.random.default_rng(7)
     pool = synth_pool(seed=11)                      # characters the model has not seen
-    texts = random_texts(24, rng)
+    texts = random_texts(24, rng, punctuation=0.0)  # (marks are read, then left out: below)
     lines = LineComposer(pool)(texts, rng)
     truth = [text_of(t) for t in texts]
     readings = read_lines(list(lines), line_model)
@@ -296,9 +300,11 @@ def test_train_lines_init_starts_from_the_given_model(line_model):
     start = weights(line_model)
     started, _ = train_lines(init=line_model, **options)
     fresh, _ = train_lines(**options)
-    assert all(np.allclose(v, start[k], atol=1e-6) for k, v in weights(started).items())
-    assert not any(np.allclose(v, start[k], atol=1e-3) for k, v in weights(fresh).items()
-                   if k.endswith(".W"))
+    known = len(line_model.classes)             # a model from before punctuation grows classes
+    cut = lambda k, v: v[..., :known] if k.startswith("10.") else v     # noqa: E731
+    assert all(np.allclose(cut(k, v), start[k], atol=1e-6) for k, v in weights(started).items())
+    assert not any(np.allclose(cut(k, v), start[k], atol=1e-3)
+                   for k, v in weights(fresh).items() if k.endswith(".W"))
     assert started.training["init"] == line_model.source
     assert started.training["init_training"]["epochs"] == line_model.training["epochs"]
     assert 0 <= started.training["init_valid_cer"] <= 1 and "init" not in fresh.training
@@ -307,3 +313,90 @@ def test_train_lines_init_starts_from_the_given_model(line_model):
     odd = modelfile.Model(Network(specs, (HEIGHT, 96)), LINE_CLASSES, "line")
     with pytest.raises(OcrkitError, match="architecture or classes are not those"):
         train_lines(init=odd, **options)
+
+
+def test_random_texts_put_punctuation_at_the_ends_of_words(rng):
+    """About a third of the lines carry marks, each where code and forms put them: opening
+    marks first in a word, closing ones last, the others as words of their own."""
+    from ocrkit.data.lines import ALONE, CLOSING, OPENING
+    texts = [text_of(t) for t in random_texts(3000, rng)]
+    marked = [t for t in texts if any(c in PUNCTUATION for c in t)]
+    assert 0.2 < len(marked) / len(texts) < 0.45
+    assert not any(c in PUNCTUATION for t in random_texts(500, rng, punctuation=0.0)
+                   for c in text_of(t))
+    for word in (w for t in marked for w in t.split()):
+        inner = [c for c in word[1:-1] if c in PUNCTUATION]
+        assert not inner, word
+        if len(word) == 1:
+            continue
+        assert word[0] not in PUNCTUATION or word[0] in OPENING, word
+        assert word[-1] not in PUNCTUATION or word[-1] in CLOSING, word
+    assert {w for t in marked for w in t.split() if len(w) == 1} & set(ALONE)
+
+
+def _with_classes(model, n: int):
+    """`model` cut down to its first n classes (a line model from before punctuation)."""
+    from ocrkit.lines import line_specs
+    net = Network(line_specs(n), (HEIGHT, 96))
+    params = model.network.get_params()
+    net.set_params({k: (v[..., :n] if k.startswith("10.") else v) for k, v in params.items()})
+    return modelfile.Model(net, tuple(model.classes[:n]), "line")
+
+
+def test_a_grown_line_model_reads_as_the_one_it_grew_from(line_model, rng):
+    """A 64-class line model trained further with punctuation (--init) starts reading exactly
+    as it did: the new classes' scores start below the old ones'."""
+    from ocrkit.lines import _grown
+    old = _with_classes(line_model, 64)
+    net = Network(lines_module.line_specs(), (HEIGHT, 96))
+    net.set_params(_grown(old, net))
+    grown = modelfile.Model(net, LINE_CLASSES, "line")
+    lines = LineComposer(synth_pool(seed=5))(random_texts(12, rng), rng)
+    assert [r.text for r in read_lines(list(lines), grown)] == \
+        [r.text for r in read_lines(list(lines), old)]
+
+
+def test_read_lines_leave_punctuation_out(line_model, rng):
+    """A column read as a mark is dropped from the text; read as a letter, it stays."""
+    from ocrkit.lines import _grown
+    lines = LineComposer(synth_pool(seed=5))(random_texts(2, rng), rng)
+    for label, text in (("(", ""), ("k", "k")):
+        net = Network(lines_module.line_specs(), (HEIGHT, 96))
+        params = _grown(_with_classes(line_model, 64), net)
+        params["10.b"] = params["10.b"].copy()
+        params["10.b"][LINE_CLASSES.index(label)] = 100.0        # every column reads it
+        net.set_params(params)
+        model = modelfile.Model(net, LINE_CLASSES, "line")
+        assert [r.text for r in read_lines(list(lines), model)] == [text, text]
+
+
+def test_printed_lines_set_the_text_in_a_font_at_the_composers_fit(rng):
+    """A form's printed labels: each text set in one of matplotlib's fonts, ink spanning the
+    height less the margins, left-aligned, shrunk whole when too long; a composer with
+    `printed` 1 sets every line so, with 0 none."""
+    from ocrkit.data.lines import printed_lines
+    texts = np.full((3, 14), -1)
+    for i, t in enumerate(["Name:", "Date (DD)", "x" * 14]):
+        texts[i, :len(t)] = encode(t)
+    lines = printed_lines(texts, np.random.default_rng(0))
+    assert lines.shape == (3, HEIGHT, 192) and lines.dtype == np.float32
+    for n, line in enumerate(lines):
+        rows = np.flatnonzero(line.max(1) > 0.5)
+        cols = np.flatnonzero(line.max(0) > 0.5)
+        assert cols[0] <= 6
+        if n < 2:                                                       # fills the height
+            assert rows[0] <= 4 and rows[-1] >= HEIGHT - 5 and cols[-1] < 185
+        else:                                      # too long: shrunk whole, fills the width
+            assert rows[0] > 4 and cols[-1] >= 185
+    # the same texts, the same generator state: the same lines; a longer text is wider
+    assert np.array_equal(lines, printed_lines(texts, np.random.default_rng(0)))
+    first = np.flatnonzero(lines[0].max(0) > 0.5)[-1]
+    assert np.flatnonzero(lines[1].max(0) > 0.5)[-1] > 0.8 * first
+    pool = synth_pool()
+    composer = LineComposer(pool, printed=1.0, underline=0.0)
+    every = composer(texts.astype(np.float32), np.random.default_rng(1))
+    none = LineComposer(pool, printed=0.0, underline=0.0)(texts.astype(np.float32),
+                                                          np.random.default_rng(1))
+    assert every.shape == none.shape == (3, HEIGHT, 192) and not np.allclose(every, none)
+    # the composer's finish (pen, blur, noise) still runs on printed lines: the ink's peak is 1
+    assert np.allclose(every.reshape(3, -1).max(1), 1.0)

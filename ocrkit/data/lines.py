@@ -20,22 +20,29 @@ one bincount; then stroke width (thinner or thicker), blur and noise per line. T
 scaled so its ink spans the height less a small margin, as ocrkit.lines.fit_height does for
 real line crops; a line that would not fit the width is shrunk whole.
 
+Punctuation (ocrkit.data.synth.PUNCTUATION: . , : ; ' " ( ) [ ] { } < > / - = + # ! ?) is
+drawn at its true size from synth's skeletons (EMNIST has none) and written where code, forms
+and notes put it: before and after words, as a word of its own, a line of a lone brace. The
+line model learns it so that a bracket is not read as a letter; the page's text leaves it out
+(ocrkit.lines.read_lines), as the 62-class character model knows none.
+
 Line classes: 0 the CTC blank (""), 1 the space, 2.. the 62 characters of EMNIST ByClass
-(0-9, A-Z, a-z), so class k >= 2 is BYCLASS[k - 2].
+(0-9, A-Z, a-z), so class k >= 2 is LINE_CHARS[k - 2]: BYCLASS, then the punctuation.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy import ndimage
 
-from ocrkit.data.augment import bilinear
 from ocrkit.data.dataset import BYCLASS, SIZE
-from ocrkit.data.synth import X_TOP
+from ocrkit.data.synth import GLYPHS, PUNCTUATION, SPLIT_CODES, X_TOP, _parse, render_characters
 
-LINE_CLASSES = ("", " ") + BYCLASS      # blank, space, 0-9, A-Z, a-z
+LINE_CHARS = BYCLASS + PUNCTUATION      # what a line holds: 0-9, A-Z, a-z, then punctuation
+LINE_CLASSES = ("", " ") + LINE_CHARS   # blank, space, then LINE_CHARS
 SPACE, FIRST_CHAR = 1, 2
+FIRST_MARK = FIRST_CHAR + len(BYCLASS)  # the first punctuation class
 HEIGHT = 32                             # line height in pixels
 WIDTH = 192                             # composed line width in pixels
 MAX_CHARS = 14                          # characters and spaces a composed line holds at most
@@ -43,10 +50,13 @@ SYNTH_SHARE = 0.2                       # share of characters drawn from synth62
 DESCENDER = 1.36                        # bottom of g j p q y, in capital heights
 
 
+PUNCT_STROKE = 0.08                     # half a pen width, in capital heights
+
+
 def _frame() -> np.ndarray:
-    """(62, 2) top and bottom of each ByClass character in capital heights (cap top 0,
-    baseline 1)."""
-    frame = np.tile([0.0, 1.0], (len(BYCLASS), 1))
+    """(len(LINE_CHARS), 2) top and bottom of each character in capital heights (cap top 0,
+    baseline 1); a punctuation mark's from its skeletons, with half a pen width each side."""
+    frame = np.tile([0.0, 1.0], (len(LINE_CHARS), 1))
     for ch in "bdfhkl":
         frame[BYCLASS.index(ch)] = (-0.03, 1.0)
     for ch, top in (("t", 0.15), ("i", 0.12)):
@@ -56,17 +66,23 @@ def _frame() -> np.ndarray:
     for ch in "gpqy":
         frame[BYCLASS.index(ch)] = (X_TOP, DESCENDER)
     frame[BYCLASS.index("j")] = (0.12, DESCENDER)
+    for i, mark in enumerate(PUNCTUATION):
+        ys = [y for _, path in GLYPHS[mark] for stroke in _parse(path)
+              for _, pts in stroke for _, y in pts]
+        frame[len(BYCLASS) + i] = (min(ys) - PUNCT_STROKE, max(ys) + PUNCT_STROKE)
     return frame
 
 
 FRAME = _frame()
-SMALL = (FRAME[:, 1] - FRAME[:, 0]) < 0.7      # drawn at about 0.6 of their box: thickened
+#: x-height letters, drawn at about 0.6 of their EMNIST box: thickened (punctuation is drawn
+#: at its true size already)
+SMALL = ((FRAME[:, 1] - FRAME[:, 0]) < 0.7) & (np.arange(len(LINE_CHARS)) < len(BYCLASS))
 
 
 @dataclass
 class GlyphPool:
-    """Canonical characters to draw lines from: images uint8 (M, 32, 32) (ink 255 on 0),
-    labels (M,) ByClass indices, boxes (M, 4) (r0, r1, c0, c1) of the ink (above half
+    """Characters to draw lines from: images uint8 (M, 32, 32) (ink 255 on 0), labels (M,)
+    LINE_CHARS indices (ByClass characters canonical, punctuation at its true size), boxes (M, 4) (r0, r1, c0, c1) of the ink (above half
     strength), synth (M,) which are synth62's. Sorted by class, EMNIST before synth within a
     class, so each class and source is one range."""
 
@@ -79,16 +95,18 @@ class GlyphPool:
         key = self.labels * 2 + self.synth
         if np.any(np.diff(key) < 0):
             raise ValueError("a glyph pool is sorted by class, then source (GlyphPool.build)")
-        self.start = np.searchsorted(self.labels, np.arange(len(BYCLASS) + 1))
-        self.n_synth = np.bincount(self.labels[self.synth], minlength=len(BYCLASS))
+        self.start = np.searchsorted(self.labels, np.arange(len(LINE_CHARS) + 1))
+        self.n_synth = np.bincount(self.labels[self.synth], minlength=len(LINE_CHARS))
         if np.any(np.diff(self.start) == 0):
-            missing = [BYCLASS[k] for k in np.flatnonzero(np.diff(self.start) == 0)]
+            missing = [LINE_CHARS[k] for k in np.flatnonzero(np.diff(self.start) == 0)]
             raise ValueError(f"no glyphs of class {''.join(missing)}")
 
     @classmethod
     def build(cls, x: np.ndarray, y: np.ndarray, synth: np.ndarray) -> "GlyphPool":
-        """From canonical characters x (M, 32, 32) in [0, 1] with ByClass labels y; the
-        x-height letters' strokes are thickened here, once; blank images are left out."""
+        """From characters x (M, 32, 32) in [0, 1] with LINE_CHARS labels y (punctuation_glyphs
+        draws the marks); the x-height letters' strokes are thickened here, once; blank
+        images are left out."""
+        from scipy import ndimage
         y, synth = np.asarray(y, np.int64), np.asarray(synth, bool)
         order = np.argsort(y * 2 + synth, kind="stable")
         x, y, synth = x[order], y[order], synth[order]
@@ -110,7 +128,7 @@ class GlyphPool:
 
     def pick(self, classes: np.ndarray, rng: np.random.Generator, synth_share: float
              ) -> np.ndarray:
-        """A random image of each ByClass class in `classes` (indices into the pool): a
+        """A random image of each class in `classes` (LINE_CHARS indices): a
         synth62 one with probability `synth_share`, else an EMNIST one (either source when
         the pool lacks the other)."""
         classes = np.asarray(classes, np.int64)
@@ -122,10 +140,18 @@ class GlyphPool:
         return first + (rng.random(len(classes)) * count).astype(np.int64)
 
 
+def punctuation_glyphs(per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`per_class` images of each punctuation mark at its true size (x (M, 32, 32), LINE_CHARS
+    labels y (M,)), drawn from synth's skeletons."""
+    marks = np.repeat(np.arange(len(PUNCTUATION)), per_class)
+    x = render_characters(marks, rng, PUNCTUATION, true_size=True)
+    return x, marks + len(BYCLASS)
+
+
 def glyph_pool(split: str, synth_per_class: int = 200, data_dir=None) -> GlyphPool:
     """The characters of one split (train, valid, test): `emnist62`'s (EMNIST ByClass, the
-    split ocrkit.data keeps for it) and `synth_per_class` synth62 characters a class from
-    that split's stream (ocrkit.data.synth)."""
+    split ocrkit.data keeps for it), `synth_per_class` synth62 characters a class from that
+    split's stream (ocrkit.data.synth) and as many of each punctuation mark (at least 100)."""
     from ocrkit.data import load_dataset
     from ocrkit.data.synth import synth_dataset
     emnist = load_dataset("emnist62", split, data_dir)
@@ -134,7 +160,10 @@ def glyph_pool(split: str, synth_per_class: int = 200, data_dir=None) -> GlyphPo
         s = synth_dataset(synth_per_class * len(BYCLASS), split, name="synth62")
         x, y = np.concatenate([x, s.x]), np.concatenate([y, s.y])
     synth = np.arange(len(y)) >= len(y) - (synth_per_class * len(BYCLASS) if synth_per_class else 0)
-    return GlyphPool.build(x, y, synth)
+    marks = punctuation_glyphs(max(synth_per_class, 100),
+                               np.random.default_rng([SPLIT_CODES[split], 0x2E]))
+    return GlyphPool.build(np.concatenate([x, marks[0]]), np.concatenate([y, marks[1]]),
+                           np.concatenate([synth, np.ones(len(marks[1]), bool)]))
 
 
 # -- texts ---------------------------------------------------------------------------------------
@@ -143,12 +172,18 @@ UPPER = np.arange(10, 36)
 LOWER = np.arange(36, 62)
 STYLES = ("upper", "lower", "capitalised", "digits", "any")
 STYLE_P = (0.25, 0.3, 0.2, 0.1, 0.15)
+OPENING = "(\"<[{#'"                     # marks written before a word ...
+CLOSING = ")\">]};,.:!?'"                # ... after one ...
+ALONE = "=+-/{}()<>#"                    # ... and as a word of their own
+PUNCT_LINES = 0.4                        # share of lines with punctuation
 
 
-def random_texts(n: int, rng: np.random.Generator, max_chars: int = MAX_CHARS) -> np.ndarray:
+def random_texts(n: int, rng: np.random.Generator, max_chars: int = MAX_CHARS,
+                 punctuation: float = PUNCT_LINES) -> np.ndarray:
     """(n, max_chars) line classes (LINE_CLASSES indices; -1 after each line's end): words of
     capitals, of lower case, capitalised words, digit groups or any characters, one style a
-    line, single spaces between words, never a space first or last."""
+    line, single spaces between words, never a space first or last; `punctuation` of the
+    lines with punctuation marks at the words' ends (_punctuate)."""
     style = rng.choice(len(STYLES), n, p=STYLE_P)
     longest = np.where(style == 0, 9, np.where(style == 3, 10, max_chars))
     length = np.minimum(1 + (rng.random(n) * longest).astype(np.int64), max_chars)
@@ -168,7 +203,32 @@ def random_texts(n: int, rng: np.random.Generator, max_chars: int = MAX_CHARS) -
                        np.where(word_start, upper, lower), digit], anything)
     texts = np.where(space, SPACE, chars + FIRST_CHAR)
     texts[pos >= length[:, None]] = -1
+    if punctuation:
+        _punctuate(texts, rng, punctuation)
     return texts
+
+
+def _mark(chars: str, rng: np.random.Generator, n: int) -> np.ndarray:
+    return FIRST_MARK + np.array([PUNCTUATION.index(c) for c in chars])[
+        rng.integers(0, len(chars), n)]
+
+
+def _punctuate(texts: np.ndarray, rng: np.random.Generator, share: float) -> None:
+    """Turn some characters of a `share` of the lines (in place) into punctuation: a word's
+    first character into an opening mark (40%), its last into a closing one (50%), a
+    one-character word into a mark of its own (60%); so lines keep their length and spaces."""
+    n, length = texts.shape
+    chosen = (rng.random(n) < share)[:, None]
+    body = texts >= FIRST_CHAR
+    before = np.pad(texts, ((0, 0), (1, 0)), constant_values=SPACE)[:, :-1]
+    after = np.pad(texts, ((0, 0), (0, 1)), constant_values=-1)[:, 1:]
+    first, last = body & (before == SPACE), body & ((after == SPACE) | (after < 0))
+    u = rng.random((n, length))
+    alone = chosen & first & last & (u < 0.6)
+    opening = chosen & first & ~last & (u < 0.4)
+    closing = chosen & last & ~first & (rng.random((n, length)) < 0.5)
+    for where, marks in ((alone, ALONE), (opening, OPENING), (closing, CLOSING)):
+        texts[where] = _mark(marks, rng, int(where.sum()))
 
 
 def text_of(classes) -> str:
@@ -193,14 +253,22 @@ class LineComposer:
     aspect: tuple = (0.8, 1.2)
     margin: tuple = (0.5, 3.0)            # pixels above and below the ink
     underline: float = 0.08               # share of lines with a word underlined
+    printed: float = 0.0                  # share of lines set in a font (printed_lines)
 
     def __call__(self, texts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return self.finish(self.compose(texts, rng)[0], rng)
+        lines = self.compose(texts, rng)[0]
+        if self.printed:
+            typeset = np.flatnonzero(rng.random(len(lines)) < self.printed)
+            if len(typeset):
+                lines[typeset] = printed_lines(np.rint(texts[typeset]).astype(np.int64), rng,
+                                               self.width)
+        return self.finish(lines, rng)
 
     def compose(self, texts: np.ndarray, rng: np.random.Generator):
         """The bare lines (N, HEIGHT, width) and where each character went: (where (K, 2) the
         line and text position of each character drawn, boxes (K, 4) x0, y0, x1, y1 of its
         slanted box in line pixels)."""
+        from ocrkit.data.augment import bilinear
         texts = np.rint(np.asarray(texts)).astype(np.int64)
         n, length = texts.shape
         line, slot = np.nonzero(texts >= FIRST_CHAR)
@@ -301,6 +369,7 @@ class LineComposer:
         """Per line, a pen: thin (a high threshold on the characters' soft edges), normal,
         or bold (a gain, and one grey dilation); then a share blurred, a share with pixel
         noise or specks; the peak ink is 1."""
+        from scipy import ndimage
         n = len(lines)
         pen = rng.choice(3, n, p=(0.4, 0.45, 0.15))                     # thin, normal, bold
         cut = np.select([pen == 0, pen == 1], [rng.uniform(0.35, 0.65, n),
@@ -327,3 +396,57 @@ class LineComposer:
         x = np.clip(x, 0, 1)
         peak = x.reshape(n, -1).max(1)
         return (x / np.maximum(peak, 1e-6)[:, None, None]).astype(np.float32)
+
+
+# -- printed lines -------------------------------------------------------------------------------
+#: the fonts printed lines are set in: matplotlib's own (it ships them, so every install of
+#: ocrkit has them): sans, serif and monospace, upright, bold and slanted
+FONTS = ("DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSerif",
+         "DejaVuSerif-Bold", "DejaVuSerif-Italic", "DejaVuSansMono", "DejaVuSansMono-Bold",
+         "STIXGeneral", "STIXGeneralBol", "STIXGeneralItalic")
+FONT_PX = 40                               # size the text is set at before it is fitted
+
+
+@lru_cache(maxsize=None)
+def _font(name: str):
+    import os
+
+    import matplotlib
+    from PIL import ImageFont
+    return ImageFont.truetype(os.path.join(matplotlib.get_data_path(), "fonts", "ttf",
+                                           name + ".ttf"), FONT_PX)
+
+
+def printed_lines(texts: np.ndarray, rng: np.random.Generator, width: int = WIDTH) -> np.ndarray:
+    """(N, L) line classes -> (N, HEIGHT, width) float32 lines of the same texts set in one of
+    FONTS each (the labels and prompts of a form, a printed heading), fitted as the composer
+    fits a hand's line: the ink spans the height less a margin of 0.5-3 px, shrunk whole if
+    too long. One PIL text call a line (a font has no batched form); ink 1 on 0."""
+    from PIL import Image, ImageDraw
+    out = np.zeros((len(texts), HEIGHT, width), np.float32)
+    fonts = rng.integers(0, len(FONTS), len(texts))
+    margins = rng.uniform(0.5, 3.0, (len(texts), 2))
+    lefts = rng.uniform(0.5, 4.0, len(texts))
+    stretch = rng.uniform(0.9, 1.15, len(texts))
+    for n, (row, f) in enumerate(zip(texts, fonts)):
+        text = text_of(row)
+        if not text.strip():
+            continue
+        font = _font(FONTS[f])
+        x0, y0, x1, y1 = font.getbbox(text)
+        canvas = Image.new("L", (x1 - x0 + 4, y1 - y0 + 4))
+        ImageDraw.Draw(canvas).text((2 - x0, 2 - y0), text, fill=255, font=font)
+        ink = np.asarray(canvas)
+        rows, cols = np.flatnonzero(ink.max(1) > 127), np.flatnonzero(ink.max(0) > 127)
+        if not len(rows):
+            continue
+        ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        tall = HEIGHT - margins[n].sum()
+        scale = min(tall / ink.shape[0], (width - lefts[n] - 1) / (ink.shape[1] * stretch[n]))
+        h = max(1, int(round(ink.shape[0] * scale)))
+        w = max(1, min(width - int(lefts[n]), int(round(ink.shape[1] * scale * stretch[n]))))
+        small = np.asarray(Image.fromarray(ink).resize((w, h), Image.BILINEAR), np.float32) / 255
+        top = int(round(margins[n, 0] if scale * ink.shape[0] >= tall - 0.5 else (HEIGHT - h) / 2))
+        top = min(max(top, 0), HEIGHT - h)
+        out[n, top:top + h, int(lefts[n]):int(lefts[n]) + w] = small
+    return out

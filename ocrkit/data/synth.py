@@ -36,9 +36,14 @@ SPACING = 0.04          # distance between drawn points, in character heights
 CHUNK = 512             # characters rendered per batch
 MAX_STROKES = 8         # strokes per variant at most
 SLANT_MEAN = 10.0       # degrees, top to the right: most writers lean right
-#: every class with skeletons, in the order of the compiled table: NIST36 first (so a NIST36
-#: index is a table index), then a-z
+#: the characters of the synth datasets, in the order of the compiled table: NIST36 first (so
+#: a NIST36 index is a table index), then a-z
 CLASSES = NIST36 + tuple(string.ascii_lowercase)
+#: punctuation marks with skeletons (for the line model's composed lines, ocrkit.data.lines;
+#: drawn at their true size only, `render_characters(..., true_size=True)`)
+PUNCTUATION = tuple(".,:;'\"()[]{}<>/-=+#!?")
+#: everything the compiled table holds: CLASSES, then PUNCTUATION
+DRAWN = CLASSES + PUNCTUATION
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 ALL_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 
@@ -222,6 +227,36 @@ GLYPHS: dict[str, list[tuple[float, str]]] = {
               "C 0.5 1.44 0.12 1.44 0.02 1.28")],
     "z": [(3, "M 0 0.4 L 0.5 0.4 L 0 1 L 0.52 1"),
           (1, "M 0.02 0.42 L 0.5 0.4 L 0.02 1 L 0.54 0.98")],
+    # punctuation, in the capitals' frame at its true size (a period is a dab on the baseline)
+    ".": [(1, arc(0.05, 0.95, 0.035, 0.035, 0, 360))],
+    ",": [(2, "M 0.1 0.9 C 0.12 0.98 0.1 1.08 0.02 1.18"),
+          (1, arc(0.08, 0.92, 0.03, 0.03, 0, 360) + " M 0.1 0.94 L 0.02 1.16")],
+    ":": [(1, arc(0.05, 0.5, 0.035, 0.035, 0, 360) + " " + arc(0.05, 0.95, 0.035, 0.035, 0, 360))],
+    ";": [(1, arc(0.08, 0.5, 0.035, 0.035, 0, 360) + " M 0.1 0.9 C 0.12 0.98 0.1 1.08 0.02 1.18")],
+    "'": [(1, "M 0.06 0 L 0.02 0.28")],
+    '"': [(1, "M 0.06 0 L 0.02 0.28 M 0.28 0 L 0.24 0.28")],
+    "(": [(3, arc(0.5, 0.5, 0.5, 0.62, 235, 125)), (1, arc(0.4, 0.5, 0.4, 0.58, 240, 120))],
+    ")": [(3, arc(0, 0.5, 0.5, 0.62, -55, 55)), (1, arc(0, 0.5, 0.4, 0.58, -60, 60))],
+    "[": [(1, "M 0.32 -0.06 L 0 -0.06 L 0 1.06 L 0.32 1.06")],
+    "]": [(1, "M 0 -0.06 L 0.32 -0.06 L 0.32 1.06 L 0 1.06")],
+    "{": [(2, "M 0.45 -0.06 C 0.1 -0.06 0.3 0.42 0.18 0.47 L 0 0.5 L 0.18 0.53 "
+              "C 0.3 0.58 0.1 1.06 0.45 1.06"),
+          (1, "M 0.4 -0.06 C 0.15 -0.06 0.2 0.2 0.2 0.4 L 0 0.5 L 0.2 0.6 C 0.2 0.8 0.15 1.06 "
+              "0.4 1.06")],
+    "}": [(2, "M 0 -0.06 C 0.35 -0.06 0.15 0.42 0.27 0.47 L 0.45 0.5 L 0.27 0.53 "
+              "C 0.15 0.58 0.35 1.06 0 1.06"),
+          (1, "M 0 -0.06 C 0.25 -0.06 0.2 0.2 0.2 0.4 L 0.4 0.5 L 0.2 0.6 C 0.2 0.8 0.25 1.06 "
+              "0 1.06")],
+    "<": [(3, "M 0.6 0.15 L 0 0.55 L 0.6 0.95"), (1, "M 0.5 0.3 L 0 0.65 L 0.5 1")],
+    ">": [(3, "M 0 0.15 L 0.6 0.55 L 0 0.95"), (1, "M 0 0.3 L 0.5 0.65 L 0 1")],
+    "/": [(1, "M 0.6 -0.06 L 0 1.06")],
+    "-": [(1, "M 0 0.6 L 0.5 0.6")],
+    "=": [(1, "M 0 0.45 L 0.6 0.45 M 0 0.72 L 0.6 0.72")],
+    "+": [(1, "M 0 0.6 L 0.6 0.6 M 0.3 0.3 L 0.3 0.9")],
+    "#": [(1, "M 0.28 0 L 0.18 1 M 0.62 0 L 0.52 1 M 0 0.33 L 0.78 0.33 M -0.04 0.67 L 0.74 0.67")],
+    "!": [(1, "M 0.1 0 L 0.08 0.7" + " " + arc(0.07, 0.95, 0.035, 0.035, 0, 360))],
+    "?": [(1, "M 0 0.2 C 0.05 -0.08 0.6 -0.08 0.58 0.22 C 0.56 0.42 0.28 0.45 0.28 0.7 "
+              + arc(0.28, 0.95, 0.035, 0.035, 0, 360))],
 }
 
 
@@ -242,7 +277,8 @@ WIDTHS = {"A": 1.15, "B": 1.13, "C": 1.4, "D": 1.21, "E": 1.29, "F": 1.06, "G": 
           "a": 1.30, "b": 0.85, "c": 1.31, "d": 0.94, "e": 1.17, "f": 1.33, "g": 1.02,
           "h": 0.85, "i": 1.58, "j": 1.36, "k": 1.34, "l": 1.11, "m": 1.32, "n": 1.11,
           "o": 1.00, "p": 0.96, "q": 1.03, "r": 1.22, "s": 1.03, "t": 1.53, "u": 1.22,
-          "v": 1.00, "w": 1.34, "x": 1.00, "y": 1.03, "z": 1.43}
+          "v": 1.00, "w": 1.34, "x": 1.00, "y": 1.03, "z": 1.43,
+          **{c: 1.0 for c in PUNCTUATION}}            # punctuation: as drawn
 
 #: extra slant of each character (degrees, top to the right), measured the same way: median
 #: slant of the ink (second moments) per class on the EMNIST train split minus the synth one.
@@ -254,7 +290,7 @@ SLANTS = {"A": 7.8, "B": 0.1, "C": -7.4, "D": -5.2, "E": 7.2, "F": -0.2, "G": -1
           "a": -13.7, "b": -0.6, "c": -10.7, "d": 4.3, "e": -8.1, "f": -6.1, "g": -4.9,
           "h": -2.1, "i": 1.8, "j": -6.2, "k": 4.0, "l": 6.3, "m": -6.7, "n": -8.1, "o": 5.2,
           "p": 6.9, "q": 0.1, "r": -7.6, "s": 0.4, "t": 9.3, "u": -4.6, "v": 7.6, "w": 3.8,
-          "x": -2.8, "y": -0.7, "z": -20.3}
+          "x": -2.8, "y": -0.7, "z": -20.3, **{c: 0.0 for c in PUNCTUATION}}
 
 
 def _parse(path: str) -> list[list[tuple[str, list[tuple[float, float]]]]]:
@@ -290,12 +326,12 @@ def _table():
     """All variants compiled: a dict of arrays.
 
     basis (V, K, J): drawn points = basis @ control points; ctrl (V, J, 2); stroke (V, K) stroke
-    index of each point, -1 for padding; cls (V,); cum (2, 36, W) cumulative variant
+    index of each point, -1 for padding; cls (V,) (index in DRAWN); cum (2, len(DRAWN), W) cumulative variant
     probabilities per class (all variants; block capitals only); first (36,) index of each
     class's first variant.
     """
     variants = []
-    for c in CLASSES:
+    for c in DRAWN:
         for weight, path in GLYPHS[c]:
             ctrl, rows, stroke_ids = [], [], []
             index = {}
@@ -328,11 +364,11 @@ def _table():
             for j, w in row.items():
                 basis[v, k, j] = w
         stroke[v, :len(sids)] = sids
-        cls[v] = CLASSES.index(c)
-    n_var = np.bincount(cls, minlength=len(CLASSES))
+        cls[v] = DRAWN.index(c)
+    n_var = np.bincount(cls, minlength=len(DRAWN))
     first = np.concatenate([[0], np.cumsum(n_var)[:-1]])
-    cum = np.ones((2, len(CLASSES), n_var.max()))
-    for c, char in enumerate(CLASSES):
+    cum = np.ones((2, len(DRAWN), n_var.max()))
+    for c, char in enumerate(DRAWN):
         w = np.array([variants[first[c] + i][1] for i in range(n_var[c])], float)
         cum[0, c, :n_var[c]] = np.cumsum(w) / w.sum()
         w[list(INFORMAL.get(char, ()))] = 0
@@ -343,7 +379,7 @@ def _table():
 
 @lru_cache(maxsize=1)
 def _slants() -> np.ndarray:
-    return np.array([SLANTS[c] for c in CLASSES])
+    return np.array([SLANTS[c] for c in DRAWN])
 
 
 # -- drawing ---------------------------------------------------------------------------------------
@@ -463,17 +499,21 @@ def pressure(pts: np.ndarray, stroke: np.ndarray, rng: np.random.Generator, amou
 
 
 def table_index(classes) -> np.ndarray:
-    """Class index in `classes` -> index in CLASSES (the compiled table's order)."""
-    return np.array([CLASSES.index(c) for c in classes], np.int64)
+    """Class index in `classes` -> index in DRAWN (the compiled table's order)."""
+    return np.array([DRAWN.index(c) for c in classes], np.int64)
 
 
-def render_characters(labels, rng: np.random.Generator, classes=NIST36) -> np.ndarray:
+def render_characters(labels, rng: np.random.Generator, classes=NIST36, true_size: bool = False
+                      ) -> np.ndarray:
     """labels (N,) int indices into `classes` (NIST36, BYCLASS or any tuple of characters
-    with skeletons) -> float32 (N, 32, 32) canonical characters.
+    with skeletons, DRAWN) -> float32 (N, 32, 32) canonical characters.
 
     Each character is scaled to its own box, as EMNIST does (a lower-case o is as large as an
-    O); pages (ocrkit.data.pages) draw them at their true size instead. Every call draws fresh
-    randomness from `rng`; the same labels and the same generator state give the same images.
+    O); pages (ocrkit.data.pages) draw them at their true size instead. `true_size` draws each
+    at one scale, a capital's height about TRUE_HEIGHT px, centred by its box: a period stays a
+    dab with the pen width of a letter (the punctuation of ocrkit.data.lines). Every call draws
+    fresh randomness from `rng`; the same labels and the same generator state give the same
+    images.
     """
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     if len(labels) and (labels.min() < 0 or labels.max() >= len(classes)):
@@ -481,12 +521,17 @@ def render_characters(labels, rng: np.random.Generator, classes=NIST36) -> np.nd
     labels = table_index(classes)[labels]
     out = np.empty((len(labels), SIZE, SIZE), np.float32)
     for i in range(0, len(labels), CHUNK):
-        out[i:i + CHUNK] = _render_chunk(labels[i:i + CHUNK], rng)
+        out[i:i + CHUNK] = _render_chunk(labels[i:i + CHUNK], rng, true_size)
     return out
 
 
-def _render_chunk(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """labels (N,) table indices (into CLASSES) -> (N, 32, 32) canonical characters."""
+TRUE_HEIGHT = 18.0      # px of a capital's height in true-size characters (one stroke more: 21)
+
+
+def _render_chunk(labels: np.ndarray, rng: np.random.Generator, true_size: bool = False
+                  ) -> np.ndarray:
+    """labels (N,) table indices (into DRAWN) -> (N, 32, 32) canonical characters (or, with
+    `true_size`, characters at one scale)."""
     n = len(labels)
     variants = pick_variants(labels, rng)
     stroke = _table()["stroke"][variants]
@@ -502,6 +547,9 @@ def _render_chunk(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     span = (hi - lo).max(1)
     ink_side = np.clip(rng.normal(23, 2.0, n), 19, 28)
     scale = (ink_side - width) / np.maximum(span, 1e-3)
+    if true_size:
+        scale = np.minimum(TRUE_HEIGHT * rng.uniform(0.9, 1.1, n),
+                           (SIZE - 4 - width) / np.maximum(span, 1e-3))
     centre = (SIZE - 1) / 2 + 0.2 + rng.normal(0, 0.35, (n, 2))
     px = (pts - (0.5 * (lo + hi))[:, None, :]) * scale[:, None, None] + centre[:, None, :]
     weights = point_weights(px, valid, stroke) * pressure(pts, stroke, rng)
