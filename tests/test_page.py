@@ -142,6 +142,24 @@ def test_a_lighter_strip_of_the_table_between_its_dark_parts_is_off_the_sheet(mo
     assert clean_stage.off_sheet(grey, mask)[:70, 450:580].mean() < 0.2
 
 
+def test_a_strip_of_table_too_thin_for_the_block_means_is_off_the_sheet(monkeypatch):
+    # a card filling the photo but for the table's last centimetre above it (sf_code_c): the
+    # strip's grain is "ink" in every row, but block means 34 px across never see it as dark;
+    # without the band rule its pieces were read as a line "j II XII". The writing stays.
+    from ocrkit.page.image import load_page
+    image, _ = load_page(data_file("pages/sf_code_c.jpg"))
+    look = clean_stage.LOOK_SIDE / max(image.shape[:2])
+    grey = clean_stage.to_float(clean_stage.page_grey(clean_stage.resample(image, look), "max"))
+    mask = clean_stage.threshold(clean_stage.flatten(grey, max(grey.shape) / 40))
+    assert grey.shape == (576, 1024) and mask[:8, :700].mean() > 0.4     # the strip's "ink"
+    off = clean_stage.off_sheet(grey, mask)
+    assert off[:8, :700].mean() > 0.95 and off[:, 850:].mean() > 0.95
+    assert not off[60:480, 30:700].any()                                 # the card
+    assert mask[60:480, 30:700].sum() > 5000                             # ... holds writing
+    monkeypatch.setattr(clean_stage, "BAND_INK", 1.0)
+    assert clean_stage.off_sheet(grey, mask)[:8, :700].mean() < 0.2
+
+
 def test_a_skewed_page_is_turned_level_and_its_boxes_are_in_the_photos_pixels(model):
     image, lines = grey_page("LEVEL LINES ARE READ\nTURN THE PAGE BACK\nONE TWO THREE FOUR",
                              seed=5, char_height=50)

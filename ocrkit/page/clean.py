@@ -39,6 +39,8 @@ RULE_LENGTH = 2.5           # a horizontal run this many character heights long 
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
 OFF_DARK = 0.45             # ... or, whatever they hold, darker than this share of the paper
 OFF_GAP = 0.2               # gaps in what is off the sheet this share of it are off it too
+BAND_INK = 0.35             # a row along a side this much "ink" is texture, not writing ...
+BAND_DEPTH = 0.12           # ... up to this share of the image from the side
 RULE_PIECE = 2.0            # a rule holds a piece at least this many heights long somewhere
 RULE_COVER = 0.25           # share of a strip's width a rule's row of ink covers
 
@@ -454,7 +456,28 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
         line = np.ones((gap, 1) if axis == 0 else (1, gap), bool)
         off |= ndimage.binary_closing(np.pad(off, gap // 2 + 1, mode="edge"), line)[
             gap // 2 + 1:-(gap // 2 + 1), gap // 2 + 1:-(gap // 2 + 1)]
-    return off
+    return off | border_bands(mask, off)
+
+
+def border_bands(mask: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """Strips of texture along the image's sides too thin for off_sheet's block means (the
+    table's last centimetre above a card): from each side inwards, the rows (columns) whose
+    pixels not yet off the sheet are more than BAND_INK "ink", up to BAND_DEPTH of the image.
+    Writing, even a line cropped close, inks far less of a whole row."""
+    out = np.zeros(mask.shape, bool)
+    for axis in (0, 1):
+        free = ~off
+        inked = (mask & free).sum(1 - axis) / np.maximum(free.sum(1 - axis), 1)
+        dense = (inked > BAND_INK) & (free.sum(1 - axis) > 0.2 * mask.shape[1 - axis])
+        depth = int(BAND_DEPTH * mask.shape[axis])
+        for sl in (slice(0, depth), slice(-1, -depth - 1, -1)):
+            run = np.cumprod(dense[sl]).astype(bool)
+            rows = np.arange(mask.shape[axis])[sl][run]
+            if len(rows):
+                index = [slice(None), slice(None)]
+                index[axis] = rows
+                out[tuple(index)] = True
+    return out & ~off
 
 
 def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
