@@ -375,3 +375,23 @@ def test_confidences_are_mapped_as_the_model_file_says_and_bad_maps_ignored(mode
         mapped_model.scores["calibration"]["page"] = bad
         again = read_page(image, mapped_model)
         np.testing.assert_allclose([c.confidence for c in again.chars], before)
+
+
+def test_strokes_far_fainter_than_the_writing_beside_them_are_left_out():
+    # a torn scrap's edge: its shadow is a grey stroke beside a word (a line's end) or alone
+    # on a line; a notebook's printed header is faint throughout and stays
+    from ocrkit.page.segment import drop_faint
+    ink = np.zeros((300, 600), np.float32)
+    for x in range(100, 500, 60):                       # a word of dark letters
+        ink[40:80, x:x + 30] = 1.0
+    ink[30:90, 60:66] = 0.3                             # the edge's shadow at its left end
+    ink[140:180, 300:306] = 0.3                         # ... and alone on a line
+    for x in range(100, 400, 60):                       # a faint printed line
+        ink[220:260, x:x + 30] = 0.35
+    mask = ink > 0.1
+    lines, atoms = segment(mask, 40.0, 6.0)
+    assert [len(line) for line in lines] == [8, 1, 5]
+    kept = drop_faint(lines, atoms, ink)
+    assert [len(line) for line in kept] == [7, 5]
+    assert kept[0].boxes[:, 0].min() == 100 and kept[0].band == lines[0].band
+    assert drop_faint([], atoms, ink) == []

@@ -22,7 +22,7 @@ from ocrkit.page import lexicon as lexicon_stage
 from ocrkit.page.clean import clean
 from ocrkit.page.image import as_page_array, load_page
 from ocrkit.page.model import Char, Line, Page, ProcessingStep, Word
-from ocrkit.page.segment import segment, word_spaces
+from ocrkit.page.segment import drop_faint, segment, word_spaces
 
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
@@ -76,6 +76,7 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     cleaned = clean(image, rules=rules, clutter=clutter, deskew=deskew)
     try:
         lines, atoms = segment(cleaned.mask, cleaned.height, cleaned.stroke)
+        lines = drop_faint(lines, atoms, cleaned.ink)
     except OcrkitError as exc:
         raise OcrkitError(f"{path or 'image'}: {exc}") from None
     page = Page(path, size, steps=_steps(cleaned, rules, clutter, deskew, cut))

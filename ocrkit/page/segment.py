@@ -157,6 +157,41 @@ def cut_columns(mask: np.ndarray, height: float, stroke: float) -> list[int]:
     return sorted(cuts)
 
 
+FAINT_LINE = 0.6         # a one-atom line fainter than this share of the page's ink ...
+FAINT_END = 0.5          # ... and atoms at a line's ends fainter than this share of its own
+                         # are not writing: the shadow of a scrap's torn edge
+
+
+def drop_faint(lines: list[LineSegment], atoms: np.ndarray, ink: np.ndarray
+               ) -> list[LineSegment]:
+    """Leave out strokes far fainter than the writing beside them: a line of one atom whose
+    mean ink is under FAINT_LINE of the page's median atom, and, from either end of a longer
+    line, atoms under FAINT_END of that line's median (a torn edge's shadow beside a word).
+    A faint line of several atoms (a notebook's printed header) is kept: it is as faint as
+    itself throughout."""
+    if not lines:
+        return lines
+    strength = ndimage.mean(ink, atoms, np.arange(int(atoms.max()) + 1))
+    page = float(np.median(np.concatenate([strength[line.ids] for line in lines])))
+    out = []
+    for line in lines:
+        s = strength[line.ids]
+        if len(line) == 1:
+            if s[0] >= FAINT_LINE * page:
+                out.append(line)
+            continue
+        faint = s < FAINT_END * np.median(s)
+        first = int(np.argmin(faint)) if not faint.all() else len(s)
+        last = len(s) - int(np.argmin(faint[::-1])) if not faint.all() else len(s)
+        keep = slice(first, last)
+        if first == 0 and last == len(s):
+            out.append(line)
+        elif first < last:
+            out.append(LineSegment(line.boxes[keep], line.ids[keep], line.cluster[keep],
+                                   line.height, line.band, line.info))
+    return out
+
+
 def segment(mask: np.ndarray, height: float, stroke: float
             ) -> tuple[list[LineSegment], np.ndarray]:
     """Binary page at working resolution -> (lines top to bottom, atom label image)."""
