@@ -169,8 +169,7 @@ def read_lines(inks, model) -> list[LineReading]:
     decoded by best path (ocrkit.engine.ctc.greedy_decode). Punctuation the model reads
     (ocrkit.data.lines) is left out: the text holds what the 62-class character model knows,
     letters and digits, so a bracket is dropped rather than read as a letter. Words are split
-    as the page
-    pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
+    as the page pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
     (word_gaps), not by the model's space class, which sees too little of the line to tell a
     wide letter gap from a word gap; a space's confidence is its weaker neighbour's."""
     from ocrkit.engine.ctc import greedy_decode
@@ -359,8 +358,7 @@ def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr
     writer geometry (the LineComposer is the Trainer's augmentation). Validation and test
     lines are drawn once, from the valid and test splits; `printed` of every set's lines are
     set in a font instead (ocrkit.data.lines.printed_lines: a form's labels); the weights kept
-    are those with the
-    lowest validation CER, and the model's scores hold the validation and test CER.
+    are those with the lowest validation CER, and the model's scores hold the validation and test CER.
     `pools` (train, valid, test GlyphPools) replaces the EMNIST/synth pools (tests).
 
     `init` (a line model file, or a Model) trains that model further: the network starts
@@ -368,8 +366,8 @@ def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr
     ones, with a fresh optimizer and schedule. Its architecture and classes must be
     line_specs()' and LINE_CLASSES, or those of a model that knew only the first of
     LINE_CLASSES (the 64 before punctuation): its output layer then grows new rows for the
-    new classes, their biases starting low (_grown) (OcrkitError otherwise). The model's training record says
-    where it started (`init`, that model's own training record `init_training`, and
+    new classes, their biases starting low (_grown) (OcrkitError otherwise). The model's
+    training record says where it started (`init`, that model's own training record `init_training`, and
     `init_valid_cer`, its CER on this run's validation lines before the first step).
     """
     from ocrkit import modelfile

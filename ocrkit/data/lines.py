@@ -82,8 +82,8 @@ SMALL = ((FRAME[:, 1] - FRAME[:, 0]) < 0.7) & (np.arange(len(LINE_CHARS)) < len(
 @dataclass
 class GlyphPool:
     """Characters to draw lines from: images uint8 (M, 32, 32) (ink 255 on 0), labels (M,)
-    LINE_CHARS indices (ByClass characters canonical, punctuation at its true size), boxes (M, 4) (r0, r1, c0, c1) of the ink (above half
-    strength), synth (M,) which are synth62's. Sorted by class, EMNIST before synth within a
+    LINE_CHARS indices (ByClass characters canonical, punctuation at its true size), boxes
+    (M, 4) (r0, r1, c0, c1) of the ink (above half strength), synth (M,) which are synth62's. Sorted by class, EMNIST before synth within a
     class, so each class and source is one range."""
 
     images: np.ndarray
@@ -256,12 +256,16 @@ class LineComposer:
     printed: float = 0.0                  # share of lines set in a font (printed_lines)
 
     def __call__(self, texts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        lines = self.compose(texts, rng)[0]
-        if self.printed:
-            typeset = np.flatnonzero(rng.random(len(lines)) < self.printed)
-            if len(typeset):
-                lines[typeset] = printed_lines(np.rint(texts[typeset]).astype(np.int64), rng,
-                                               self.width)
+        if not self.printed:
+            return self.finish(self.compose(texts, rng)[0], rng)
+        # a share of the lines set in a font; only the others are drawn by hand
+        typeset = rng.random(len(texts)) < self.printed
+        lines = np.empty((len(texts), HEIGHT, self.width), np.float32)
+        if not typeset.all():
+            lines[~typeset] = self.compose(texts[~typeset], rng)[0]
+        if typeset.any():
+            lines[typeset] = printed_lines(np.rint(texts[typeset]).astype(np.int64), rng,
+                                           self.width)
         return self.finish(lines, rng)
 
     def compose(self, texts: np.ndarray, rng: np.random.Generator):

@@ -465,10 +465,11 @@ def border_bands(mask: np.ndarray, off: np.ndarray) -> np.ndarray:
     pixels not yet off the sheet are more than BAND_INK "ink", up to BAND_DEPTH of the image.
     Writing, even a line cropped close, inks far less of a whole row."""
     out = np.zeros(mask.shape, bool)
+    free = ~off
     for axis in (0, 1):
-        free = ~off
-        inked = (mask & free).sum(1 - axis) / np.maximum(free.sum(1 - axis), 1)
-        dense = (inked > BAND_INK) & (free.sum(1 - axis) > 0.2 * mask.shape[1 - axis])
+        room = free.sum(1 - axis)
+        inked = (mask & free).sum(1 - axis) / np.maximum(room, 1)
+        dense = (inked > BAND_INK) & (room > 0.2 * mask.shape[1 - axis])
         depth = int(BAND_DEPTH * mask.shape[axis])
         for sl in (slice(0, depth), slice(-1, -depth - 1, -1)):
             run = np.cumprod(dense[sl]).astype(bool)
