@@ -1,0 +1,114 @@
+"""The real-page crops dev set: truth alignment of crops (data/crops.py)."""
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ocrkit.data.crops import save_crops, truth_labels, truth_positions
+from ocrkit.page import Char, Line, Page, Word
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cheapest_labels(read: str, truth: str) -> list:
+    """By brute force: per read character, its truth character when every cheapest alignment
+    gives it the same one, else None."""
+    a, b = read.upper(), truth.upper()
+
+    @functools.lru_cache(None)
+    def go(i, j):               # [(cost, (truth index or None per read character))]
+        if i == len(a) and j == len(b):
+            return [(0, ())]
+        out = []
+        if i < len(a) and j < len(b):
+            out += [(c + (a[i] != b[j]), (j,) + p) for c, p in go(i + 1, j + 1)]
+        if i < len(a):
+            out += [(c + 1, (None,) + p) for c, p in go(i + 1, j)]
+        if j < len(b):
+            out += [(c + 1, p) for c, p in go(i, j + 1)]
+        return out
+    found = go(0, 0)
+    best = min(c for c, _ in found)
+    cheapest = [p for c, p in found if c == best]
+    labels = []
+    for i in range(len(a)):
+        options = {None if p[i] is None else truth[p[i]] for p in cheapest}
+        labels.append(options.pop() if len(options) == 1 else None)
+    return labels
+
+
+def test_truth_labels_are_those_every_cheapest_alignment_agrees_on():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        read = "".join(rng.choice(list("ABL"), rng.integers(0, 7)))
+        truth = "".join(rng.choice(list("ABLb"), rng.integers(0, 7)))
+        assert truth_labels(read, truth) == cheapest_labels(read, truth), (read, truth)
+    assert truth_labels("HEXYO", "HELLO") == list("HELLO")        # two sure substitutions
+    assert truth_labels("HELOX", "HELLO") == ["H", "E", "L", None, None]
+    assert truth_positions("HELO", "HELLO") == [0, 1, 2, 4]        # either L: the first
+    assert truth_labels("SHOPPING", "Shopping") == list("Shopping")  # the truth's case
+
+
+def _page(*lines):
+    """A page of lines of (reading, true character) crops; each crop's top-left pixel holds
+    its true character's code (0: a crop that is no one character), so a test can tell from
+    a written PNG what it really shows."""
+    def char(label, true):
+        img = np.zeros((32, 32), np.float32)
+        img[0, 0] = 1 - (ord(true) if true else 0) / 255        # PNG value (1 - img) * 255
+        return Char(label, (0, 0, 1, 1), 0.9, [], img)
+    return Page("p.jpg", (10, 10), [Line([Word([char(r, t) for r, t in line])])
+                                    for line in lines])
+
+
+def _written(folder: Path) -> list[tuple[str, str]]:
+    """(folder label, true character) of every crop written."""
+    out = []
+    for f in sorted(folder.rglob("*.png")):
+        code = int(np.asarray(Image.open(f))[0, 0])
+        out.append((f.parent.name, chr(code) if code else ""))
+    return out
+
+
+def test_truth_only_crops_carry_the_characters_they_show(tmp_path):
+    """Misreads, a split, a merge and a junk line: with truth_only, every crop written is
+    labelled with the character it really shows, and no label comes from the model."""
+    page = _page(
+        # HELLO WORLD with its W cut in two halves read V V: neither half is written
+        [("H", "H"), ("E", "E"), ("L", "L"), ("L", "L"), ("O", "O"), ("V", ""), ("V", ""),
+         ("O", "O"), ("R", "R"), ("L", "L"), ("D", "D")],
+        [("T", "T"), ("I", ""), ("T", "T")],                # a logo read as junk: no match
+        [("T", "T"), ("H", "H"), ("E", "E"), ("D", "D"), ("0", "O"), ("G", "G")],  # O as 0
+        [("F", "F"), ("C", "O"), ("O", "O")])               # a misread the truth labels
+    truth = "HELLO WORLD\nTHE DOG\nFOO\n"
+    saved = save_crops(page, tmp_path / "a", truth, truth_only=True)
+    written = _written(tmp_path / "a")
+    assert all(label == true for label, true in written), written
+    assert Counter(label for label, _ in written) == Counter("HELLOORLDTHEDOGFOO")
+    assert saved == {"written": 18, "from_truth": 18, "unsure": 5}
+    # without truth_only the unsure crops keep the model's reading (for fine-tuning)
+    saved = save_crops(page, tmp_path / "b", truth)
+    assert saved["written"] == 23 and saved["from_truth"] == 18
+    assert sorted(p.name for p in (tmp_path / "b" / "V").iterdir()) == [
+        "p-001-006.png", "p-001-007.png"]
+
+
+def test_lines_misread_before_a_match_widen_the_truth_window(tmp_path):
+    """A notebook's printed logo read as four junk lines above the writing: the first written
+    line is the truth's fourth, past LOOKAHEAD, and must still be matched."""
+    page = _page([("X", "")], [("Y", "")], [("Z", "")], [("Q", "")],
+                 [(c, c) for c in "HELLO"], [(c, c) for c in "WORLD"])
+    saved = save_crops(page, tmp_path, "classmate\nDate\nPage\nHELLO\nWORLD\n", truth_only=True)
+    assert saved == {"written": 10, "from_truth": 10, "unsure": 4}
+
+
+def test_keep_writes_only_the_named_truth_characters(tmp_path):
+    page = _page([(c, c) for c in "NAMEGUSTAV"], [(c, c) for c in "AB"])
+    keep = {(0, k) for k in range(4, 10)} | {(1, 1)}          # GUSTAV, and B of line 2
+    saved = save_crops(page, tmp_path, "Name GUSTAV\nAB\n", truth_only=True, keep=keep)
+    assert sorted(label for label, _ in _written(tmp_path)) == sorted("GUSTAVB")
+    assert saved["written"] == 7
