@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test fuzz bench models scores finetune-demo twins pages line-model line-vs-cuts calibrate clean
+.PHONY: install demo test fuzz bench models scores crops finetune-demo twins pages line-model line-vs-cuts calibrate clean
 
 install: $(VENV)/.installed
 
@@ -111,6 +111,23 @@ finetune-demo: install
 	$(OCRKIT) evaluate $(FT_BASE) out/own/02_letters
 	$(OCRKIT) finetune $(FT_BASE) out/own/01_list --epochs 10 -o out/own.pkl --plots out -q
 	$(OCRKIT) evaluate out/own.pkl out/own/02_letters
+
+# The real-page crops dev set (not committed: made from $(DATA)): every character the page
+# pipeline cuts (--recognizer cuts) on the pages of $(DATA)/pages (less nist_hsf_page, and
+# only the handwritten words of the forms) and the two course photos, written to class
+# folders where the truth alignment is sure (bench/crops_set.py; models/MODELS.md). Also
+# $(CROPS)36, links to its digit and capital classes (what a 36-class model knows), and
+# $(CROPS).tsv, each page's counts. `make crops` makes it anew.
+CROPS     := out/crops
+CROPS_DEPS := bench/crops_set.py ocrkit/data/crops.py models/default.pkl \
+              $(wildcard ocrkit/page/*.py) $(wildcard $(DATA)/pages/*.gt.txt)
+CROPS_RUN  = OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) nice -n 10 $(BIN)/python \
+             bench/crops_set.py --data $(DATA) -o $(CROPS) --upper36 $(CROPS)36
+crops: install
+	$(CROPS_RUN)
+
+$(CROPS).tsv: $(CROPS_DEPS) | install
+	$(CROPS_RUN)
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 scores: install

@@ -1,7 +1,9 @@
-"""The real-page crops dev set: truth alignment of crops (data/crops.py)."""
+"""The real-page crops dev set: truth alignment of crops (data/crops.py) and its builder
+(bench/crops_set.py, `make crops`)."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections import Counter
 from pathlib import Path
 
@@ -112,3 +114,47 @@ def test_keep_writes_only_the_named_truth_characters(tmp_path):
     saved = save_crops(page, tmp_path, "Name GUSTAV\nAB\n", truth_only=True, keep=keep)
     assert sorted(label for label, _ in _written(tmp_path)) == sorted("GUSTAVB")
     assert saved["written"] == 7
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("crops_set", REPO / "bench" / "crops_set.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_handwritten_words_name_truth_positions():
+    builder = _builder()
+    keep = builder.keep_set("Patient Information\nFirst Name ALEX\n\nCity AB CD\n",
+                            {2: (3,), 4: (2,)})
+    assert keep == {(1, k) for k in range(9, 13)} | {(2, 4), (2, 5)}
+    assert builder.keep_set("A B\n", None) is None
+    assert set(builder.LEFT_OUT) == {"nist_hsf_page"}
+
+
+def test_crops_target_builds_truth_labelled_class_folders(tmp_path, monkeypatch):
+    """`make crops` on a small data folder of generated pages: the page left out is not read,
+    a form's printed words are not written, the rest are class folders of the truth's
+    characters; the 36-class part links to the digits and capitals."""
+    from ocrkit.data.folder import load_folder
+    from ocrkit.data.pages import write_page
+    builder = _builder()
+    data = tmp_path / "data"
+    image, _ = write_page("QUICK FOX 42\nJUMPS OVER", data / "pages" / "form.png", seed=5)
+    (data / "pages" / "pages.tsv").write_text(
+        "name\trepo\tcommit\tpath\tcategory\tchars\tnotes\n"
+        "form.png\tr\tc\tp\tcaps_form\t19\t\n"
+        "nist_hsf_page.png\tr\tc\tp\tdigits_form\t9\tnot there: never read\n")
+    write_page("HI 5", data / "images" / "photo.jpg", seed=6)
+    monkeypatch.setitem(builder.HANDWRITTEN, "form", {1: (1, 3), 2: None})  # FOX printed
+    out = tmp_path / "out" / "crops"
+    result = builder.build(data, out, tmp_path / "out" / "crops36", quiet=True)
+    assert result["counts"] == Counter("QUICK42JUMPSOVERHI5")
+    assert [r["page"] for r in result["rows"]] == ["form.png", "photo.jpg"]
+    assert not (out / "F").exists() and not (out / "X").exists()
+    ds = load_folder(tmp_path / "out" / "crops36")
+    assert len(ds) == 19 and set(ds.classes) == set("QUICK42JUMPSOVERHI5")
+    assert (tmp_path / "out" / "crops.tsv").read_text().count("\n") == 5
+    before = sorted(p.name for p in out.rglob("*.png"))
+    builder.build(data, out, tmp_path / "out" / "crops36", quiet=True)    # made anew
+    assert sorted(p.name for p in out.rglob("*.png")) == before
