@@ -117,7 +117,7 @@ finetune-demo: install
 # only the handwritten words of the forms) and the two course photos, written to class
 # folders where the truth alignment is sure (bench/crops_set.py; models/MODELS.md). Also
 # $(CROPS)36, links to its digit and capital classes (what a 36-class model knows), and
-# $(CROPS).tsv, each page's counts. `make crops` makes it anew.
+# $(CROPS).tsv, each page's counts. `make crops` makes it anew; `make scores` when missing.
 CROPS     := out/crops
 CROPS_DEPS := bench/crops_set.py ocrkit/data/crops.py models/default.pkl \
               $(wildcard ocrkit/page/*.py) $(wildcard $(DATA)/pages/*.gt.txt)
@@ -130,14 +130,23 @@ $(CROPS).tsv: $(CROPS_DEPS) | install
 	$(CROPS_RUN)
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
-scores: install
+# The crops are scored as a page reads them (--no-reject: never the reject class), then as
+# they are (the reject class allowed).
+scores: install $(CROPS).tsv
 	@echo "models/default.pkl (62 classes + reject)"
 	@$(OCRKIT) evaluate models/default.pkl emnist62 --merge-twins --merge-case | head -5
 	@$(OCRKIT) evaluate models/default.pkl emnist62 --reject 0.08 | head -2
+	@echo "models/default.pkl on the real-page crops ($(CROPS), make crops)"
+	@$(OCRKIT) evaluate models/default.pkl $(CROPS) --no-reject --merge-twins --merge-case | head -4
+	@$(OCRKIT) evaluate models/default.pkl $(CROPS) --merge-twins --merge-case | head -5
+	@for m in models/default.pkl models/default36.pkl; do \
+	    echo "$$m on the crops' digits and capitals ($(CROPS)36)"; \
+	    $(OCRKIT) evaluate $$m $(CROPS)36 --no-reject --merge-twins | head -2; \
+	done
 	@for m in models/default.pkl models/default36.pkl models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle models/autoencoder.pkl; do \
 	    echo "$$m"; \
 	    $(OCRKIT) evaluate $$m emnist --split test --merge-twins | head -2; \
-	    $(OCRKIT) evaluate $$m $(NIST26) | head -1; \
+	    $(OCRKIT) evaluate $$m $(NIST26) --merge-twins | head -2; \
 	    $(OCRKIT) evaluate $$m $(NIST26) --restrict | head -1; \
 	done
 

@@ -1,5 +1,5 @@
-"""The real-page crops dev set: truth alignment of crops (data/crops.py) and its builder
-(bench/crops_set.py, `make crops`)."""
+"""The real-page crops dev set: truth alignment of crops (data/crops.py), its builder
+(bench/crops_set.py, `make crops`) and how it is scored (evaluate --no-reject)."""
 from __future__ import annotations
 
 import functools
@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from ocrkit.data.crops import save_crops, truth_labels, truth_positions
@@ -158,3 +159,40 @@ def test_crops_target_builds_truth_labelled_class_folders(tmp_path, monkeypatch)
     before = sorted(p.name for p in out.rglob("*.png"))
     builder.build(data, out, tmp_path / "out" / "crops36", quiet=True)    # made anew
     assert sorted(p.name for p in out.rglob("*.png")) == before
+
+
+def test_no_reject_reads_each_crop_as_its_best_character():
+    """evaluate --no-reject: a crop whose best class is the reject class is read as its best
+    character instead, as on a page; without it the reject counts as a misreading."""
+    from ocrkit.data.dataset import Dataset
+    from ocrkit.metrics import classifier_report
+
+    class Stub:
+        kind, source, classes = "classifier", "stub", ("A", "B", "~")
+
+        def predict_proba(self, x):
+            return np.array([[0.3, 0.1, 0.6], [0.1, 0.4, 0.5], [0.2, 0.7, 0.1]],
+                            np.float32)[:len(x)]
+
+    ds = Dataset(np.zeros((3, 32, 32), np.float32), np.array([0, 1, 0]), ["A", "B"])
+    plain = classifier_report(Stub(), ds)
+    assert plain["accuracy"] == 0 and plain["reject"]["rejected"] == pytest.approx(2 / 3)
+    kept = classifier_report(Stub(), ds, no_reject=True)
+    assert kept["predictions"].tolist() == [0, 1, 1] and kept["accuracy"] == pytest.approx(2 / 3)
+    assert kept["reject"]["rejected"] == 0
+
+
+def test_evaluate_no_reject_on_a_crops_folder(tmp_path):
+    import json
+    from click.testing import CliRunner
+    from ocrkit import modelfile
+    from ocrkit.cli import main
+    page = _page([(c, c) for c in "AB"])
+    for c in page.chars:                       # a stroke each, so the folder loads
+        c.image[8:24, 14:18] = 1.0
+    save_crops(page, tmp_path / "crops", "AB\n", truth_only=True)
+    run = CliRunner().invoke(main, ["evaluate", str(modelfile.default_model_path()),
+                                    str(tmp_path / "crops"), "--no-reject", "--format", "json"])
+    assert run.exit_code == 0, run.output
+    out = json.loads(run.output)
+    assert out["no_reject"] is True and out["n"] == 2 and out["rejected"] == 0
