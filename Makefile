@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test fuzz bench models scores crops finetune-demo twins pages line-model line-vs-cuts calibrate clean
+.PHONY: install demo test fuzz bench models scores crops levers finetune-demo twins pages line-model line-vs-cuts calibrate clean
 
 install: $(VENV)/.installed
 
@@ -128,6 +128,11 @@ crops: install
 
 $(CROPS).tsv: $(CROPS_DEPS) | install
 	$(CROPS_RUN)
+
+# Test-time augmentation and class-prior correction on the dev sets (bench/levers.py; the
+# tables in models/MODELS.md, "Inference levers"). About 15 CPU minutes.
+levers: install $(CROPS).tsv
+	OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) nice -n 10 $(BIN)/python bench/levers.py --crops $(CROPS)
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 # The crops are scored as a page reads them (--no-reject: never the reject class), then as

@@ -1,5 +1,6 @@
 """The real-page crops dev set: truth alignment of crops (data/crops.py), its builder
-(bench/crops_set.py, `make crops`) and how it is scored (evaluate --no-reject)."""
+(bench/crops_set.py, `make crops`), how it is scored (evaluate --no-reject) and the inference
+levers measured on it (inference.py)."""
 from __future__ import annotations
 
 import functools
@@ -159,6 +160,60 @@ def test_crops_target_builds_truth_labelled_class_folders(tmp_path, monkeypatch)
     before = sorted(p.name for p in out.rglob("*.png"))
     builder.build(data, out, tmp_path / "out" / "crops36", quiet=True)    # made anew
     assert sorted(p.name for p in out.rglob("*.png")) == before
+
+
+# -- the inference levers ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def model():
+    from ocrkit import modelfile
+    return modelfile.load(modelfile.default_model_path())
+
+
+def _crops(n=12):
+    from ocrkit.data import load_dataset
+    return load_dataset("synth62", "test", size=2000).x[:n]
+
+
+def test_tta_is_deterministic_batch_independent_and_a_distribution(model):
+    from ocrkit.inference import tta_maps, tta_proba, warp
+    x = _crops()
+    p = tta_proba(model, x, 4)
+    assert p.shape == (len(x), len(model.classes)) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_array_equal(p, tta_proba(model, x, 4))                 # same seed
+    np.testing.assert_allclose(tta_proba(model, x[3:5], 4), p[3:5], atol=1e-6)
+    assert not np.allclose(tta_proba(model, x, 4, seed=1), p)
+    np.testing.assert_array_equal(tta_proba(model, x, 0), model.predict_proba(x))
+    # the mean of the crop's and its warps' readings, each warp a real change of the crop
+    maps = tta_maps(4)
+    by_hand = (model.predict_proba(x) + sum(model.predict_proba(warp(x, m)) for m in maps)) / 5
+    np.testing.assert_allclose(p, by_hand, atol=1e-6)
+    assert all(np.abs(warp(x, m) - x).mean() > 0.01 for m in maps)
+
+
+def test_prior_correction_moves_the_choice_to_the_rarer_class():
+    from ocrkit.inference import prior_correct
+    proba = np.array([[0.6, 0.4], [0.9, 0.1]], np.float32)
+    prior = np.array([0.8, 0.2])            # class 0 four times as frequent in training
+    np.testing.assert_array_equal(prior_correct(proba, prior, 0), proba)
+    assert prior_correct(proba, prior, 0.25).argmax(1).tolist() == [0, 0]
+    half = prior_correct(proba, prior, 0.5)     # 0.6/sqrt(0.8) = 0.67 < 0.4/sqrt(0.2) = 0.89
+    assert half.argmax(1).tolist() == [1, 0]
+    np.testing.assert_allclose(half.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(half[0], [0.4286, 0.5714], atol=1e-4)
+    with pytest.raises(Exception, match="prior"):
+        prior_correct(proba, np.array([1.0, 0.0]), 0.5)
+
+
+def test_training_prior_counts_the_train_split_and_the_rejects(model, emnist_dir, monkeypatch):
+    from ocrkit.inference import training_prior
+    monkeypatch.setenv("OCRKIT_DATA", str(emnist_dir))
+    prior = training_prior(model)
+    p = dict(zip(model.classes, prior["prior"]))
+    assert prior["source"] == "the emnist62 train split"
+    np.testing.assert_allclose(sum(p.values()), 1)
+    assert p["~"] == pytest.approx(8092 / 101151, rel=1e-3)          # the 8% rejects
+    assert p["0"] > 1.3 * p["O"] and p["1"] > 2 * p["I"]             # the twins' lean
 
 
 def test_no_reject_reads_each_crop_as_its_best_character():
