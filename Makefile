@@ -136,7 +136,7 @@ levers: install $(CROPS).tsv
 
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
 # The crops are scored as a page reads them (--no-reject: never the reject class), then as
-# they are (the reject class allowed).
+# they are (the reject class allowed); every model on their digits and capitals ($(CROPS)36).
 scores: install $(CROPS).tsv
 	@echo "models/default.pkl (62 classes + reject)"
 	@$(OCRKIT) evaluate models/default.pkl emnist62 --merge-twins --merge-case | head -5
@@ -144,15 +144,12 @@ scores: install $(CROPS).tsv
 	@echo "models/default.pkl on the real-page crops ($(CROPS), make crops)"
 	@$(OCRKIT) evaluate models/default.pkl $(CROPS) --no-reject --merge-twins --merge-case | head -4
 	@$(OCRKIT) evaluate models/default.pkl $(CROPS) --merge-twins --merge-case | head -5
-	@for m in models/default.pkl models/default36.pkl; do \
-	    echo "$$m on the crops' digits and capitals ($(CROPS)36)"; \
-	    $(OCRKIT) evaluate $$m $(CROPS)36 --no-reject --merge-twins | head -2; \
-	done
 	@for m in models/default.pkl models/default36.pkl models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle models/autoencoder.pkl; do \
 	    echo "$$m"; \
 	    $(OCRKIT) evaluate $$m emnist --split test --merge-twins | head -2; \
 	    $(OCRKIT) evaluate $$m $(NIST26) --merge-twins | head -2; \
 	    $(OCRKIT) evaluate $$m $(NIST26) --restrict | head -1; \
+	    $(OCRKIT) evaluate $$m $(CROPS)36 --no-reject --merge-twins | head -2; \
 	done
 
 # How far a single-character model gets on EMNIST's O/0, I/1, S/5 twins: a specialist CNN
