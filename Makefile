@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test fuzz bench models scores finetune-demo twins pages line-model line-vs-cuts calibrate clean
+.PHONY: install demo test fuzz bench models scores crops levers finetune-demo twins pages line-model line-vs-cuts calibrate clean
 
 install: $(VENV)/.installed
 
@@ -114,16 +114,44 @@ finetune-demo: install
 	$(OCRKIT) finetune $(FT_BASE) out/own/01_list --epochs 10 -o out/own.pkl --plots out -q
 	$(OCRKIT) evaluate out/own.pkl out/own/02_letters
 
+# The real-page crops dev set (not committed: made from $(DATA)): every character the page
+# pipeline cuts (--recognizer cuts) on the pages of $(DATA)/pages (less nist_hsf_page, and
+# only the handwritten words of the forms) and the two course photos, written to class
+# folders where the truth alignment is sure (bench/crops_set.py; models/MODELS.md). Also
+# $(CROPS)36, links to its digit and capital classes (what a 36-class model knows), and
+# $(CROPS).tsv, each page's counts. `make crops` makes it anew; `make scores` when missing.
+CROPS     := out/crops
+CROPS_DEPS := bench/crops_set.py ocrkit/data/crops.py models/default.pkl \
+              $(wildcard ocrkit/page/*.py) $(wildcard $(DATA)/pages/*.gt.txt)
+CROPS_RUN  = OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) nice -n 10 $(BIN)/python \
+             bench/crops_set.py --data $(DATA) -o $(CROPS) --upper36 $(CROPS)36
+crops: install
+	$(CROPS_RUN)
+
+$(CROPS).tsv: $(CROPS_DEPS) | install
+	$(CROPS_RUN)
+
+# Test-time augmentation and class-prior correction on the dev sets (bench/levers.py; the
+# tables in models/MODELS.md, "Inference levers"). About 15 CPU minutes.
+levers: install $(CROPS).tsv
+	OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) nice -n 10 $(BIN)/python bench/levers.py --crops $(CROPS)
+
 # Scores of the shipped models on the real test sets (the numbers in models/MODELS.md).
-scores: install
+# The crops are scored as a page reads them (--no-reject: never the reject class), then as
+# they are (the reject class allowed); every model on their digits and capitals ($(CROPS)36).
+scores: install $(CROPS).tsv
 	@echo "models/default.pkl (62 classes + reject)"
 	@$(OCRKIT) evaluate models/default.pkl emnist62 --merge-twins --merge-case | head -5
 	@$(OCRKIT) evaluate models/default.pkl emnist62 --reject 0.08 | head -2
+	@echo "models/default.pkl on the real-page crops ($(CROPS), make crops)"
+	@$(OCRKIT) evaluate models/default.pkl $(CROPS) --no-reject --merge-twins --merge-case | head -4
+	@$(OCRKIT) evaluate models/default.pkl $(CROPS) --merge-twins --merge-case | head -5
 	@for m in models/default.pkl models/default36.pkl models/mlp.pkl models/synth-only.pkl models/hw5-lr0.1.pkl $(DATA)/hw5-weights/q3_weights.pickle models/autoencoder.pkl; do \
 	    echo "$$m"; \
 	    $(OCRKIT) evaluate $$m emnist --split test --merge-twins | head -2; \
-	    $(OCRKIT) evaluate $$m $(NIST26) | head -1; \
+	    $(OCRKIT) evaluate $$m $(NIST26) --merge-twins | head -2; \
 	    $(OCRKIT) evaluate $$m $(NIST26) --restrict | head -1; \
+	    $(OCRKIT) evaluate $$m $(CROPS)36 --no-reject --merge-twins | head -2; \
 	done
 
 # How far a single-character model gets on EMNIST's O/0, I/1, S/5 twins: a specialist CNN

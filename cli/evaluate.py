@@ -15,6 +15,12 @@ restrict_option = click.option(
          "letters-only set: O cannot become 0).")
 
 
+no_reject_option = click.option(
+    "--no-reject", is_flag=True,
+    help="Never choose the reject class '~' (as a page never does: it reads each crop it "
+         "keeps as a character), e.g. for crops the page pipeline cut.")
+
+
 merge_options = [
     click.option("--merge-twins", is_flag=True,
                  help="Also give the accuracy with the digit/letter twins O/0, I/1/l, S/5, "
@@ -69,14 +75,15 @@ def _with(options):
 @click.argument("dataset")
 @split_option
 @restrict_option
+@no_reject_option
 @_with(merge_options)
 @reject_option
 @data_dir_option
 @size_option
 @format_option
 @quiet_option
-def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, data_dir, size,
-             fmt, quiet):
+def evaluate(model, dataset, split, restrict, no_reject, merge_twins, merge_case, reject,
+             data_dir, size, fmt, quiet):
     """Score MODEL on DATASET: accuracy, n, per-class accuracy (an autoencoder: mean PSNR
     in dB over the images, data range 1, and MSE per pixel).
 
@@ -88,6 +95,7 @@ def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, d
     \b
     Example:  ocrkit evaluate models/mlp.pkl emnist --split test --format json
               ocrkit evaluate models/default.pkl emnist62 --merge-twins --merge-case
+              ocrkit evaluate models/default.pkl out/crops --no-reject --merge-twins
     """
     from ocrkit.metrics import autoencoder_report, classifier_report
     m, ds, split = _load(model, dataset, split, data_dir, size, reject)
@@ -101,18 +109,18 @@ def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, d
             click.echo(f"psnr {report['psnr']:.2f} dB (mse {report['mse']:.5f}) on "
                        f"{report['n']} samples ({dataset}, {split})")
         return
-    report = classifier_report(m, ds, restrict, merge_twins, merge_case)
+    report = classifier_report(m, ds, restrict, merge_twins, merge_case, no_reject)
     if fmt == "json":
         out = {k: report[k] for k in ("accuracy", "n", "per_class")}
         out.update({f"accuracy_{k.replace('+', '_')}_merged": v
                     for k, v in report["merged"].items()})
         out.update(report["reject"])
         out.update(model=str(model), dataset=dataset, split=split, restricted=restrict,
-                   reject_share=reject)
+                   no_reject=no_reject, reject_share=reject)
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples "
-               f"({dataset}, {split}{_restricted(restrict, ds)})")
+               f"({dataset}, {split}{_restricted(restrict, ds)}{_no_reject(no_reject)})")
     for line in _merged_lines(report):
         click.echo(line)
     click.echo("per class: " + "  ".join(f"{c} {a:.2f}" for c, a in report["per_class"].items()))
@@ -123,6 +131,7 @@ def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, d
 @click.argument("dataset")
 @split_option
 @restrict_option
+@no_reject_option
 @_with(merge_options)
 @reject_option
 @data_dir_option
@@ -132,8 +141,8 @@ def evaluate(model, dataset, split, restrict, merge_twins, merge_case, reject, d
 @click.option("--top", type=click.IntRange(1, 100_000), default=10,
               help="How many confused pairs.")
 @quiet_option
-def confusion(model, dataset, split, restrict, merge_twins, merge_case, reject, data_dir, size,
-              out, top, quiet):
+def confusion(model, dataset, split, restrict, no_reject, merge_twins, merge_case, reject,
+              data_dir, size, out, top, quiet):
     """Draw MODEL's confusion matrix on DATASET and print the most confused pairs.
 
     Each line reads `TRUE -> PREDICTED  COUNT`.
@@ -144,9 +153,9 @@ def confusion(model, dataset, split, restrict, merge_twins, merge_case, reject, 
     from ocrkit import plots
     from ocrkit.metrics import classifier_report, top_confusions
     m, ds, split = _load(model, dataset, split, data_dir, size, reject)
-    report = classifier_report(m, ds, restrict, merge_twins, merge_case)
+    report = classifier_report(m, ds, restrict, merge_twins, merge_case, no_reject)
     click.echo(f"accuracy {report['accuracy']:.4f} on {report['n']} samples ({dataset}, {split}"
-               f"{_restricted(restrict, ds)})")
+               f"{_restricted(restrict, ds)}{_no_reject(no_reject)})")
     for line in _merged_lines(report):
         click.echo(line)
     for true, pred, count in top_confusions(report["confusion"], m.classes, top):
@@ -161,6 +170,10 @@ def confusion(model, dataset, split, restrict, merge_twins, merge_case, reject, 
 
 def _restricted(restrict, ds) -> str:
     return f", choosing among its {len(ds.classes)} classes" if restrict else ""
+
+
+def _no_reject(no_reject) -> str:
+    return ", never the reject class" if no_reject else ""
 
 
 COMMANDS = [evaluate, confusion]

@@ -63,7 +63,8 @@ from ocrkit.formats import FORMATS
                    "(a whitelist; the model's other classes are never chosen).")
 @click.option("--crops", type=click.Path(file_okay=False), default=None,
               help="Also write each character as a 32x32 PNG to CROPS/<label>/, labelled by "
-                   "--truth where a line's length matches, else by the model: a dataset "
+                   "--truth where its line aligns with a truth line and every cheapest "
+                   "alignment gives it the same character, else by the model: a dataset "
                    "for ocrkit finetune.")
 @quiet_option
 def ocr(inputs, recursive, files_from, model, recognizer, line_model, fmt, output_dir, skip_existing, jobs,

@@ -198,11 +198,13 @@ def autoencoder_report(model, dataset, inputs: np.ndarray | None = None) -> dict
 
 
 def classifier_report(model, dataset, restrict: bool = False, merge_twins: bool = False,
-                      merge_case: bool = False) -> dict:
+                      merge_case: bool = False, no_reject: bool = False) -> dict:
     """Score a classifier Model on a Dataset whose classes it knows.
 
     With `restrict`, the model chooses only among the dataset's classes (a letters-only set
-    cannot be misread as digits), as a character whitelist does in an OCR engine.
+    cannot be misread as digits), as a character whitelist does in an OCR engine. With
+    `no_reject`, it never chooses the reject class (REJECT), as the page pipeline never does:
+    it reads every crop it keeps as one of the characters.
     Returns accuracy (0..1), n, per-class accuracy, the confusion matrix over the model's
     classes, and the predictions; `merged` holds the accuracy with TWINS (`merge_twins`),
     CASE_PAIRS (`merge_case`) or both counted as one class; `reject` holds reject_scores for a
@@ -225,6 +227,9 @@ def classifier_report(model, dataset, restrict: bool = False, merge_twins: bool 
     if restrict:
         allowed = np.isin(np.array(model.classes), np.array(dataset.classes))
         proba = np.where(allowed, proba, -1.0)
+    if no_reject:
+        from ocrkit.data.dataset import REJECT
+        proba = np.where(np.array(model.classes) == REJECT, -1.0, proba)
     pred = np.argmax(proba, axis=1)
     cm = confusion_matrix(ds.y, pred, len(model.classes))
     per_class = per_class_accuracy(cm)

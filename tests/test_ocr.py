@@ -363,7 +363,7 @@ def test_crops_truth_matching_is_local_and_keeps_the_truths_case():
     with tempfile.TemporaryDirectory() as d:
         # "AB" read as "ZZ" must not grab the far truth line "QZ"; the others keep theirs
         saved = save_crops(page("ZZ", "QR", "QZ"), Path(d) / "a", "AB\nQR\nQZ\n")
-        assert saved == {"written": 6, "from_truth": 4}
+        assert saved == {"written": 6, "from_truth": 4, "unsure": 2}
         assert sorted(p.parent.name for p in (Path(d) / "a").rglob("*.png")) == \
             ["Q", "Q", "R", "Z", "Z", "Z"]
         saved = save_crops(page("ABC"), Path(d) / "b", "abc\n")    # a lower-case truth

@@ -43,23 +43,7 @@ class Augment:
         th = np.deg2rad(rng.uniform(-self.rotate, self.rotate, n))
         sh = rng.uniform(-self.shear, self.shear, n)
         t = rng.uniform(-self.shift, self.shift, (n, 2))
-        # forward map in (row, col): M = R(th) @ [[1, 0], [sh, 1]] @ diag(s(1+a), s(1-a)),
-        # the middle factor a slant (the column moves by sh x row); the output pixel p takes
-        # its value from M^-1 (p - centre - t) + centre.
-        sy, sx = s * (1 + a), s * (1 - a)
-        cos, sin = np.cos(th), np.sin(th)
-        m = np.empty((n, 2, 2))
-        m[:, 0, 0] = (cos - sin * sh) * sy
-        m[:, 0, 1] = -sin * sx
-        m[:, 1, 0] = (sin + cos * sh) * sy
-        m[:, 1, 1] = cos * sx
-        inv = np.linalg.inv(m).astype(np.float32)
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-        rows, cols = np.mgrid[:h, :w].astype(np.float32)
-        dr = rows.reshape(1, -1) - cy - t[:, :1].astype(np.float32)        # (N, P)
-        dc = cols.reshape(1, -1) - cx - t[:, 1:].astype(np.float32)
-        r = inv[:, 0, 0, None] * dr + inv[:, 0, 1, None] * dc + cy
-        c = inv[:, 1, 0, None] * dr + inv[:, 1, 1, None] * dc + cx
+        r, c = warp_coordinates(x.shape, s, a, th, sh, t)
         pick = np.flatnonzero(rng.random(n) < self.elastic)
         if len(pick):
             field = self.elastic_field(len(pick), h, w, rng)
@@ -91,6 +75,33 @@ class Augment:
             x = x.copy()
             x[pick] = np.maximum(x[pick], grown * strength)
         return x
+
+
+def warp_coordinates(shape, s, a, th, sh, t) -> tuple[np.ndarray, np.ndarray]:
+    """Where each output pixel of (N, H, W) images takes its value from, (N, H*W) rows and
+    columns, for per-sample scale s, aspect a, rotation th (radians), slant sh and shift t
+    (N, 2) (arrays of N, or scalars for one map for every sample)."""
+    n, h, w = shape
+    s, a, th, sh = (np.broadcast_to(np.asarray(v, np.float64), (n,)) for v in (s, a, th, sh))
+    t = np.broadcast_to(np.asarray(t, np.float64), (n, 2))
+    # forward map in (row, col): M = R(th) @ [[1, 0], [sh, 1]] @ diag(s(1+a), s(1-a)),
+    # the middle factor a slant (the column moves by sh x row); the output pixel p takes
+    # its value from M^-1 (p - centre - t) + centre.
+    sy, sx = s * (1 + a), s * (1 - a)
+    cos, sin = np.cos(th), np.sin(th)
+    m = np.empty((n, 2, 2))
+    m[:, 0, 0] = (cos - sin * sh) * sy
+    m[:, 0, 1] = -sin * sx
+    m[:, 1, 0] = (sin + cos * sh) * sy
+    m[:, 1, 1] = cos * sx
+    inv = np.linalg.inv(m).astype(np.float32)
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    rows, cols = np.mgrid[:h, :w].astype(np.float32)
+    dr = rows.reshape(1, -1) - cy - t[:, :1].astype(np.float32)        # (N, P)
+    dc = cols.reshape(1, -1) - cx - t[:, 1:].astype(np.float32)
+    r = inv[:, 0, 0, None] * dr + inv[:, 0, 1, None] * dc + cy
+    c = inv[:, 1, 0, None] * dr + inv[:, 1, 1, None] * dc + cx
+    return r, c
 
 
 def bilinear(x: np.ndarray, r: np.ndarray, c: np.ndarray) -> np.ndarray:
