@@ -141,7 +141,7 @@ class Trainer:
         if resume:
             try:
                 net.set_params(resume["params"])
-                opt.load_state_dict(resume["optimizer"])
+                opt.load_state_dict(resume["optimizer"], net.named_param_grads())
                 rng.bit_generator.state = resume["rng"]
                 for layer, state in zip(_dropouts(net), resume.get("dropout_rngs", [])):
                     layer.rng.bit_generator.state = state
@@ -218,7 +218,7 @@ class Trainer:
         models without accuracy). Overflow shows up as a non-finite loss, reported with advice
         rather than as numpy warnings."""
         net, loss, opt, bs = self.net, self.loss, self.opt, self.batch_size
-        pairs = net.param_grad_pairs()
+        pairs = net.named_param_grads()
         run_loss, run_right, run_count, seen = 0.0, 0, 0, 0
         bar = tqdm(range(math.ceil(len(order) / bs)), unit="batch", leave=False,
                    desc=f"{self.desc} {epoch + 1}/{self.epochs}", disable=not show,
@@ -351,10 +351,10 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
                                    "state": s}, checkpoint_to)
     corrupt = SaltAndPepper(noise) if noise else None
     opt = make_optimizer(optimizer, lr, weight_decay)
-    if head_lr is not None:     # the output layer's pairs at head_lr, the rest at lr
-        opt.scales = [head_lr / lr if net.spec_of[j] == head else 1.0
-                      for j in range(net.trainable_from, len(net.layers))
-                      for _ in net.layers[j].params]
+    if head_lr is not None:     # the output layer's parameters at head_lr, the rest at lr
+        opt.scales = {f"{net.names[j]}.{k}": head_lr / lr
+                      for j, layer in enumerate(net.layers) if net.spec_of[j] == head
+                      for k in layer.params}
     trainer = Trainer(net, SquaredError() if autoencoder else SoftmaxCrossEntropy(), opt,
                       epochs=epochs, batch_size=batch_size, schedule=schedule,
                       patience=patience, seed=seed, balance=balance,
