@@ -1,9 +1,12 @@
 """The Trainer: learning, determinism, early stopping, checkpoints, resume, Ctrl-C, divergence."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from ocrkit.config import TrainConfig
 from ocrkit.data import Dataset
 from ocrkit.engine import Adam, Network, SGD, SoftmaxCrossEntropy, SquaredError
 from ocrkit.train import (Trainer, TrainingDiverged, balancing_weights, epoch_order, mlp_specs,
@@ -131,10 +134,13 @@ def test_train_model_records_configuration_and_history():
     x, y = blobs()
     train = Dataset(x[:500], y[:500], ("A", "B", "C"))
     valid = Dataset(x[500:], y[500:], ("A", "B", "C"))
-    model, result = train_model(mlp_specs([8], "relu", 3), train, valid, epochs=2, lr=0.01,
-                                progress=False, config={"dataset": "blobs"})
+    config = TrainConfig(epochs=2, lr=0.01, augment=False)    # 4x4 blobs: not characters
+    model, result = train_model(mlp_specs([8], "relu", 3), train, valid, config,
+                                progress=False, record={"dataset": "blobs"})
     assert model.classes == ("A", "B", "C")
-    assert model.training["dataset"] == "blobs" and model.training["epochs"] == 2
+    assert model.training["run"] == "train" and model.training["dataset"] == "blobs"
+    assert model.training["config"] == dataclasses.asdict(config)
+    assert model.training["config"]["epochs"] == 2
     assert model.training["best_epoch"] == result.best_epoch >= 1
     assert len(model.history["valid_acc"]) == 2
 
