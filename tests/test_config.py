@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect as pyinspect
+import json
 
 import numpy as np
 import pytest
@@ -191,6 +192,30 @@ def test_each_kind_of_config_round_trips_through_a_saved_model_file(tmp_path):
     # the facts about the run stay beside the config
     assert modelfile.load(tmp_path / "base.pkl").training["dataset"] == "blobs"
     assert modelfile.load(tmp_path / "tuned.pkl").training["finetuned_from"] == base.source
+
+
+def test_inspect_shows_the_config_and_old_model_files_still_load(tmp_path):
+    from ocrkit.train import mlp_specs, train_model
+    train, valid = blobs()
+    config = TrainConfig(epochs=1, lr=0.02, augment=False)
+    model, _ = train_model(mlp_specs([8], "relu", 3), train, valid, config, progress=False)
+    path = tmp_path / "m.pkl"
+    modelfile.save(model, path)
+    text = run("inspect", path).output
+    assert "training     run: train" in text
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        shown = value if isinstance(value, str) else repr(value)
+        assert f"config       {f.name}: {shown}\n" in text, f.name
+    info = json.loads(run("inspect", path, "--format", "json").output)
+    assert info["training"]["config"] == dataclasses.asdict(config)
+    # a model file trained before configs: loads, shows its flat record, holds no config
+    from pathlib import Path
+    old = Path(__file__).resolve().parents[1] / "models" / "mlp.pkl"
+    shipped = modelfile.load(old)
+    assert "config" not in shipped.training and config_from_training(shipped.training) is None
+    result = run("inspect", old)
+    assert result.exit_code == 0 and "training     schedule: cosine" in result.output
 
 
 def test_a_stored_config_that_is_not_valid_is_refused():
