@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ocrkit import modelfile
+from ocrkit.config import TrainConfig
 from ocrkit.data import load_dataset
 from ocrkit.data.dataset import Dataset
 from ocrkit.engine.specs import arch_specs
@@ -49,9 +50,9 @@ def main():
     test = load_dataset("emnist", "test").relabel(default.classes)
     train, valid = (twins_only(load_dataset("emnist", s)) for s in ("train", "valid"))
     print(f"specialist: {ARCH} on {''.join(TWINS)} only, {len(train.y)} training samples")
-    specialist, _ = train_model(arch_specs(ARCH, len(TWINS)), train, valid, epochs=12,
-                                batch_size=64, schedule="cosine", augment=True, seed=0,
-                                progress=False)
+    specialist, _ = train_model(arch_specs(ARCH, len(TWINS)), train, valid,
+                                TrainConfig(epochs=12, batch_size=64, schedule="cosine",
+                                            augment=True, seed=0), progress=False)
 
     pred = np.argmax(default.network.predict(test.x), axis=1)
     classes = default.classes

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (FiniteFloatRange, batch_range, data_dir_option, epochs_range,
-                               format_option, note, optimizer_option, plots_option,
-                               progress_enabled, quiet_option, rate_range, resume_option,
-                               schedule_option, seed_option, size_option, split_option)
+from ocrkit.cli.common import (config_from_options, config_options, data_dir_option,
+                               format_option, note, plots_option, progress_enabled,
+                               quiet_option, resume_option, size_option, split_option)
 from ocrkit.cli.train import _hidden
+from ocrkit.config import AUTOENCODER_ACTIVATION, AUTOENCODER_HIDDEN, AutoencodeConfig
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 
@@ -27,25 +27,15 @@ def _activations(ctx, param, value):
 
 @click.command()
 @click.argument("dataset", required=False)
-@click.option("--hidden", default="32,32,32", callback=_hidden,
+@click.option("--hidden", default=",".join(map(str, AUTOENCODER_HIDDEN)), callback=_hidden,
               help="Hidden layer sizes, comma-separated (HW5: 32,32,32).")
-@click.option("--activation", default="relu", callback=_activations,
+@click.option("--activation", default=AUTOENCODER_ACTIVATION, callback=_activations,
               help="Hidden-layer activation, or one per layer (relu,relu,tanh); the output "
                    "layer is sigmoid.")
-@click.option("--epochs", type=epochs_range, default=30, help="Training epochs.")
-@click.option("--batch-size", type=batch_range, default=32, help="Mini-batch size.")
-@click.option("--lr", type=rate_range, default=1e-3,
-              help="Learning rate (the loss is the squared error summed over pixels, averaged "
-                   "over the batch).")
-@optimizer_option
-@schedule_option
-@click.option("--noise", type=FiniteFloatRange(0, 1, max_open=True), default=0.0,
-              help="Denoising: train on inputs with this share of pixels set to 0 or 1 "
-                   "(salt and pepper); targets stay clean.")
+@config_options(AutoencodeConfig)
 @click.option("--classes", default=None,
               help="Classes the reconstruction figure shows, 2 samples each, e.g. AB12Z "
                    "[default: 5 spread over the dataset's classes].")
-@seed_option("Seed for initialisation, shuffling, noise.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
               help="Model file to write [default: autoencoder.pkl]; with --reconstruct, the "
                    "figure [default: reconstruction.png].")
@@ -61,9 +51,8 @@ def _activations(ctx, param, value):
 @size_option
 @format_option
 @quiet_option
-def autoencode(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule, noise,
-               classes, seed, out, plots_dir, resume, model_path, source, split, data_dir,
-               size, fmt, quiet):
+def autoencode(dataset, hidden, activation, classes, out, plots_dir, resume, model_path,
+               source, split, data_dir, size, fmt, quiet, **options):
     """Train an autoencoder on DATASET and write the model file OUT, its loss curve and a
     figure of originals beside reconstructions; print the validation PSNR next to that of PCA
     with as many components as the bottleneck (fitted on the train split).
@@ -88,13 +77,13 @@ def autoencode(dataset, hidden, activation, epochs, batch_size, lr, optimizer, s
         return
     if dataset is None:
         raise click.UsageError("give a DATASET to train on, or --model and --reconstruct")
-    _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule, noise,
-           classes, seed, Path(out or "autoencoder.pkl"), Path(plots_dir), resume, data_dir,
-           size, fmt, quiet)
+    config = config_from_options(AutoencodeConfig, options)    # checked once, here
+    _train(dataset, hidden, activation, config, classes, Path(out or "autoencoder.pkl"),
+           Path(plots_dir), resume, data_dir, size, fmt, quiet)
 
 
-def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, schedule, noise,
-           classes, seed, out, plots_dir, resume, data_dir, size, fmt, quiet):
+def _train(dataset, hidden, activation, config, classes, out, plots_dir, resume, data_dir, size,
+           fmt, quiet):
     from ocrkit import modelfile, plots
     from ocrkit.autoencode import (autoencoder_specs, pick_classes, sample_indices,
                                    validation_scores)
@@ -116,14 +105,14 @@ def _train(dataset, hidden, activation, epochs, batch_size, lr, optimizer, sched
     specs = autoencoder_specs(hidden, activation, n_pixels)
     ckpt = checkpoint_path(out)
     model, result = train_model(
-        specs, train_set, valid_set, optimizer=optimizer, lr=lr, epochs=epochs,
-        batch_size=batch_size, schedule=schedule, seed=seed, checkpoint_to=ckpt, resume=resume,
-        progress=progress_enabled(quiet), desc="autoencoder", kind="autoencoder", noise=noise,
-        config={"dataset": dataset, "size": size, "hidden": hidden, "activation": activation})
+        specs, train_set, valid_set, config, checkpoint_to=ckpt, resume=resume,
+        progress=progress_enabled(quiet), desc="autoencoder",
+        record={"dataset": dataset, "size": size, "hidden": hidden, "activation": activation})
     if result.best_epoch == 0:
         raise click.ClickException("interrupted before the first epoch ended; nothing saved")
 
-    report = validation_scores(model, train_set, valid_set, noise, seed)
+    noise = config.noise
+    report = validation_scores(model, train_set, valid_set, noise, config.seed)
     scores = report["scores"]
     model.scores = {"dataset": dataset, **scores}
     modelfile.save(model, out)

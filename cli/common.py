@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from ocrkit.config import MAX_SEED
+
 
 class FiniteFloatRange(click.FloatRange):
     """click.FloatRange that also refuses nan and inf (FloatRange lets nan through: every
@@ -19,15 +21,11 @@ class FiniteFloatRange(click.FloatRange):
         return rv
 
 
-def seed_option(help: str = "Seed for initialisation and shuffling."):
-    return click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, help=help)
+def seed_option(help: str = "Random seed."):
+    """--seed for the commands that do not train (the training commands' comes with their
+    config, config_options)."""
+    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, help=help)
 
-
-MAX_EPOCHS = 100_000
-MAX_BATCH = 65_536
-epochs_range = click.IntRange(1, MAX_EPOCHS)
-batch_range = click.IntRange(1, MAX_BATCH)
-rate_range = FiniteFloatRange(min=0, min_open=True)
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False), default=None,
@@ -73,15 +71,94 @@ split_option = click.option(
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
                              default="text", help="Output format on stdout.")
 
-# The training commands' shared options. The names mirror ocrkit.engine's OPTIMIZERS and
-# SCHEDULES (a test keeps them equal): written out so that start-up imports no numpy.
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "step", "cosine")
-optimizer_option = click.option("--optimizer", type=click.Choice(OPTIMIZERS),
-                                default="adam", help="sgd; momentum (0.9, as HW5); adam.")
-schedule_option = click.option("--schedule", type=click.Choice(SCHEDULES), default="cosine",
-                               help="Learning-rate schedule over the epochs (step: halve "
-                                    "every 10).")
+# -- the training commands' options: one per field of their ocrkit.config class --------------
+def field_number(owner, name: str, number) -> click.ParamType:
+    """The click type of a number field (an ocrkit.config.Number): click's range type of the
+    field's bounds, so --help shows them as click shows one ("[default: 20; 1<=x<=100000]"),
+    each value checked by the field's own check (ConfigError's words)."""
+    base, parse = ((click.IntRange, click.INT) if number.kind is int
+                   else (click.FloatRange, click.FLOAT))
+
+    class FieldNumber(base):
+        def convert(self, value, param, ctx):
+            from ocrkit.config import ConfigError
+            value = parse.convert(value, param, ctx)
+            try:
+                return owner.check_field(name, value)
+            except ConfigError as exc:
+                self.fail(exc.reason, param, ctx)
+
+    return FieldNumber(min=number.low, max=number.high, min_open=number.low_open,
+                       max_open=number.high_open)
+
+
+def field_choice(owner, name: str, one_of) -> click.Choice:
+    """The click type of a field of named choices (an ocrkit.config.OneOf): click.Choice
+    (--help lists them, "[sgd|momentum|adam]"), refusing with the field's own words."""
+
+    class FieldChoice(click.Choice):
+        def convert(self, value, param, ctx):
+            from ocrkit.config import ConfigError
+            try:
+                return owner.check_field(name, value)
+            except ConfigError as exc:
+                self.fail(exc.reason, param, ctx)
+
+    return FieldChoice(one_of.choices)
+
+
+def config_options(config_class, *, multiple: tuple = (), more_help: dict | None = None):
+    """Decorate a command with one option per field of `config_class` (ocrkit.config), named
+    after it (batch_size -> --batch-size; a bool -> --augment/--no-augment; a field with
+    `flags` -> --float64/--float32), its default the field's default, its help the field's
+    help (`more_help` adds command-specific words), checked as it is parsed by the field's
+    own check: `--help` shows the library's defaults and a bad value gets the library's
+    words, before any data is loaded. `multiple`: fields the option may repeat (train's --lr;
+    a tuple of values). The command gets each field under its name; config_from_options
+    makes the config of them."""
+    import dataclasses
+
+    from ocrkit.config import Flag, Number, OneOf, OrNone
+
+    def decorate(command):
+        for f in reversed(dataclasses.fields(config_class)):
+            check, text, flags = f.metadata["check"], f.metadata["help"], f.metadata["flags"]
+            if (more_help or {}).get(f.name):
+                text = f"{text} {more_help[f.name]}"
+            decl = "--" + f.name.replace("_", "-")
+            inner = check.inner if isinstance(check, OrNone) else check
+            kw = dict(help=text, show_default=True)
+            if flags:
+                on, off = flags
+                command = click.option(f"--{on}/--{off}", f.name, default=f.default == on,
+                                       callback=lambda ctx, p, v, on=on, off=off:
+                                       on if v else off, **kw)(command)
+                continue
+            if isinstance(inner, Flag):
+                decl = f"{decl}/--no-{f.name.replace('_', '-')}"
+                kind = None
+            elif isinstance(inner, OneOf):
+                kind = field_choice(config_class, f.name, inner)
+            elif isinstance(inner, Number):
+                kind = field_number(config_class, f.name, inner)
+            else:
+                raise TypeError(f"no option for {f.name}'s {type(inner).__name__}")
+            default = f.default
+            if f.name in multiple:
+                kw["multiple"], default = True, [f.default]
+            command = click.option(decl, f.name, type=kind, default=default, **kw)(command)
+        return command
+    return decorate
+
+
+def config_from_options(config_class, options: dict, **values):
+    """The `config_class` of the options config_options gave the command (taken out of
+    `options`); `values` replace some (train's one --lr of several)."""
+    import dataclasses
+    kw = {f.name: options.pop(f.name) for f in dataclasses.fields(config_class)}
+    return config_class(**{**kw, **values})
+
+
 resume_option = click.option("--resume", is_flag=True,
                              help="Continue from OUT.ckpt, the last checkpoint.")
 

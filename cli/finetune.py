@@ -7,26 +7,15 @@ from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (batch_range, data_dir_option, epochs_range, note,
-                               optimizer_option, plots_option, progress_enabled, quiet_option,
-                               rate_range, schedule_option, seed_option, size_option)
+from ocrkit.cli.common import (config_from_options, config_options, data_dir_option, note,
+                               plots_option, progress_enabled, quiet_option, size_option)
+from ocrkit.config import FinetuneConfig
 
 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("dataset")
-@click.option("--epochs", type=epochs_range, default=15, help="Training epochs.")
-@click.option("--lr", type=rate_range, default=1e-3,
-              help="Learning rate of the feature layers (all layers without --head-lr).")
-@click.option("--head-lr", type=rate_range, default=None,
-              help="Learning rate of the output layer [default: --lr].")
-@click.option("--freeze/--no-freeze", default=False,
-              help="Train only the output layer; the feature layers stay as they are.")
-@optimizer_option
-@schedule_option
-@click.option("--batch-size", type=batch_range, default=32)
-@click.option("--augment/--no-augment", default=True,
-              help="Random affine, elastic, stroke-width and noise variants of each batch.")
+@config_options(FinetuneConfig)
 @click.option("--train-per-class", type=click.IntRange(1, 10_000_000), default=None,
               help="Few-shot protocol: train on this many samples of each class and test on "
                    "all the rest, keeping the last epoch's weights (the test set is watched "
@@ -35,16 +24,14 @@ from ocrkit.cli.common import (batch_range, data_dir_option, epochs_range, note,
 @click.option("--compare-scratch", is_flag=True,
               help="Also train the same architecture from scratch on the same data and budget, "
                    "and plot both curves.")
-@seed_option("Seed for the new layer, shuffling and the few-shot split.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="finetuned.pkl",
               help="Model file to write.")
 @plots_option("the curves")
 @data_dir_option
 @size_option
 @quiet_option
-def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, batch_size,
-             augment, train_per_class, compare_scratch, seed, out, plots_dir, data_dir, size,
-             quiet):
+def finetune(model, dataset, train_per_class, compare_scratch, out, plots_dir, data_dir, size,
+             quiet, **options):
     """Fine-tune MODEL on DATASET and write the model file OUT.
 
     When DATASET's classes are all among MODEL's, the whole network carries over; otherwise
@@ -61,25 +48,26 @@ def finetune(model, dataset, epochs, lr, head_lr, freeze, optimizer, schedule, b
     from ocrkit.finetune import finetune as run_finetune
     from ocrkit.train import record_scores
 
+    config = config_from_options(FinetuneConfig, options)      # checked once, here
     out = Path(out)
     modelfile.check_writable(out)
     base = modelfile.load(model)
-    train_set, valid_set, test_set = _splits(dataset, train_per_class, seed, data_dir, size)
+    train_set, valid_set, test_set = _splits(dataset, train_per_class, config.seed, data_dir,
+                                             size)
     note(f"{dataset}: {len(train_set)} train, {len(valid_set)} valid, {len(test_set)} test "
          f"samples, {len(train_set.classes)} classes", quiet)
     few_shot = train_per_class is not None
     if few_shot:            # curves on the test set; weights of the last epoch, not the best
         valid_set = test_set
-    options = dict(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
-                   schedule=schedule, seed=seed, augment=augment, keep_best=not few_shot,
-                   progress=progress_enabled(quiet),
-                   config={"dataset": dataset, "size": size, "train_per_class": train_per_class})
+    options = dict(keep_best=not few_shot, progress=progress_enabled(quiet),
+                   record={"dataset": dataset, "size": size, "train_per_class": train_per_class})
     runs, results = {}, {}
-    variants = [("fine-tuned", {"freeze": freeze, "head_lr": head_lr})]
+    variants = [("fine-tuned", {})]
     if compare_scratch:
         variants.append(("from scratch", {"scratch": True}))
     for label, extra in variants:
-        tuned, result = run_finetune(base, train_set, valid_set, desc=label, **extra, **options)
+        tuned, result = run_finetune(base, train_set, valid_set, config, desc=label, **extra,
+                                     **options)
         if result.best_epoch == 0:
             raise click.ClickException("interrupted before the first epoch ended; nothing saved")
         test_accuracy = record_scores(tuned, result, valid_set, test_set, dataset,

@@ -12,7 +12,9 @@ from ocrkit.cli.common import format_option
 @click.argument("model", type=click.Path(dir_okay=False))
 @format_option
 def inspect(model, fmt):
-    """Show MODEL's architecture, classes, scores, and how and when it was trained.
+    """Show MODEL's architecture, classes, scores, and how and when it was trained: the
+    training record, with the config of the run (every hyper-parameter, as ocrkit.config's
+    TrainConfig, FinetuneConfig or AutoencodeConfig held it) one field a line.
 
     \b
     Example:  ocrkit inspect models/mlp.pkl
@@ -41,7 +43,11 @@ def inspect(model, fmt):
         click.echo(f"score        {_shown(k)}: {v:.4f}" if isinstance(v, float)
                    else f"score        {_shown(k)}: {_shown(v)}")
     for k, v in m.training.items():
-        click.echo(f"training     {_shown(k)}: {_shown(v)}")
+        if k == "config" and isinstance(v, dict):    # train_model's: one line a field
+            for field, value in v.items():
+                click.echo(f"config       {_shown(field)}: {_shown(value)}")
+        else:
+            click.echo(f"training     {_shown(k)}: {_shown(v)}")
     if info["epochs_trained"]:
         click.echo(f"history      {info['epochs_trained']} epochs")
 

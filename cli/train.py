@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from ocrkit.cli.common import (FiniteFloatRange, batch_range, data_dir_option, epochs_range,
-                               note, optimizer_option, plots_option, progress_enabled,
-                               quiet_option, rate_range, reject_option, resume_option,
-                               schedule_option, seed_option, size_option)
-
+from ocrkit.cli.common import (config_from_options, config_options, data_dir_option, note,
+                               plots_option, progress_enabled, quiet_option, reject_option,
+                               resume_option, size_option)
+from ocrkit.config import DEFAULT_ACTIVATION, DEFAULT_HIDDEN, TrainConfig
 
 
 def _hidden(ctx, param, value):
@@ -43,35 +43,17 @@ def _arch(ctx, param, value):
 
 @click.command()
 @click.argument("dataset")
-@click.option("--hidden", default="512,256", callback=_hidden,
+@click.option("--hidden", default=",".join(map(str, DEFAULT_HIDDEN)), callback=_hidden,
               help="Hidden layer sizes, comma-separated (HW5: 64).")
 @click.option("--arch", default=None, callback=_arch,
               help="Network as a short string instead of --hidden/--activation, e.g. "
               "conv32-conv32-pool-conv64-pool-fc128 (tokens: convN[kK][s2][v][bn], pool[P], "
               "fcN[bn], drop[P]).")
-@click.option("--activation", type=click.Choice(["sigmoid", "tanh", "relu"]), default="relu",
-              help="Hidden-layer activation.")
-@click.option("--epochs", type=epochs_range, default=20, help="Training epochs.")
-@click.option("--batch-size", type=batch_range, default=32, help="Mini-batch size.")
-@click.option("--lr", type=rate_range, multiple=True,
-              default=[1e-3], help="Learning rate; give several to train one run each and "
-              "plot them together.")
-@optimizer_option
-@schedule_option
-@click.option("--weight-decay", type=FiniteFloatRange(min=0), default=0.0,
-              help="L2 penalty on weights.")
-@click.option("--patience", type=epochs_range, default=None,
-              help="Stop after this many epochs without a better validation accuracy.")
-@click.option("--balance/--no-balance", default=False,
-              help="Draw training samples so every class is equally likely.")
-@click.option("--balance-power", type=click.FloatRange(0, 1, min_open=True), default=1.0,
-              help="With --balance, draw each sample with probability 1/count^P of its "
-                   "class (1: classes equally likely; 0.5: by the square root of their count).")
+@click.option("--activation", type=click.Choice(["sigmoid", "tanh", "relu"]),
+              default=DEFAULT_ACTIVATION, help="Hidden-layer activation.")
+@config_options(TrainConfig, multiple=("lr",), more_help={
+    "lr": "Give several to train one run each and plot them together."})
 @reject_option
-@click.option("--augment/--no-augment", default=True,
-              help="Randomly scale, rotate, slant, shift and thicken each training batch.")
-@seed_option()
-@click.option("--float64", "use_float64", is_flag=True, help="Train in float64 (slower).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="model.pkl",
               help="Model file to write.")
 @plots_option("the curves and weight figures")
@@ -79,9 +61,8 @@ def _arch(ctx, param, value):
 @data_dir_option
 @size_option
 @quiet_option
-def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, schedule,
-          weight_decay, patience, balance, balance_power, reject, augment, seed, use_float64, out,
-          plots_dir, resume, data_dir, size, quiet):
+def train(dataset, hidden, arch, activation, reject, out, plots_dir, resume, data_dir, size,
+          quiet, **options):
     """Train an MLP (or with --arch a CNN) on DATASET and write the model file OUT.
 
     DATASET is a name (emnist, emnist62, nist36, synth, synth62; emnist+synth mixes) or a
@@ -99,14 +80,14 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
       ocrkit train nist36 --hidden 64 --activation sigmoid --optimizer momentum \\
                           --lr 0.01 --lr 0.1 --lr 0.001 --epochs 50   # HW5 x10 / x0.1
     """
-    import numpy as np
-
     from ocrkit import modelfile, plots
     from ocrkit.data import load_dataset
     from ocrkit.files import atomic_write
     from ocrkit.train import (TrainingDiverged, arch_specs, checkpoint_path, mlp_specs,
                               record_scores, train_model)
 
+    lr = options["lr"]
+    config = config_from_options(TrainConfig, options, lr=lr[0])     # checked once, here
     if resume and len(lr) > 1:
         raise click.UsageError("--resume continues one run; give a single --lr")
     outs = [Path(out)] if len(lr) == 1 else [_with_lr(Path(out), r) for r in lr]
@@ -125,20 +106,15 @@ def train(dataset, hidden, arch, activation, epochs, batch_size, lr, optimizer, 
         specs = arch_specs(arch, len(train_set.classes))
     else:
         specs = mlp_specs(hidden, activation, len(train_set.classes))
-    dtype = np.float64 if use_float64 else np.float32
     plots_dir = Path(plots_dir)
     runs, results, diverged = {}, [], []
     for rate, path in zip(lr, outs):
         ckpt = checkpoint_path(path)
         try:
             model, result = train_model(
-                specs, train_set, valid_set, optimizer=optimizer, lr=rate, epochs=epochs,
-                batch_size=batch_size, schedule=schedule, weight_decay=weight_decay,
-                patience=patience, seed=seed, balance=balance and balance_power,
-                augment=augment, dtype=dtype,
-                checkpoint_to=ckpt,
+                specs, train_set, valid_set, replace(config, lr=rate), checkpoint_to=ckpt,
                 resume=resume, progress=progress_enabled(quiet), desc=f"lr {rate:g}",
-                config={"dataset": dataset, "size": size, "reject": reject,
+                record={"dataset": dataset, "size": size, "reject": reject,
                         **({"arch": arch} if arch else {"hidden": hidden,
                                                          "activation": activation})})
         except TrainingDiverged as exc:     # no model written: an existing one stays as it was

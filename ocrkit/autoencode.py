@@ -1,9 +1,9 @@
 """The autoencoder workflow around the shared pieces: its architecture, the samples a figure
 shows, its validation scores, and the characters `--reconstruct` is given.
 
-Training is `train.train_model(..., kind="autoencoder")` (the one Trainer, target = input),
-scoring `metrics.autoencoder_report` and `metrics.pca_baseline`, the figure
-`plots.reconstructions`.
+Training is `train.train_model(specs, train, valid, AutoencodeConfig(...))` (the one Trainer,
+target = input; ocrkit.config), scoring `metrics.autoencoder_report` and
+`metrics.pca_baseline`, the figure `plots.reconstructions`.
 """
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ocrkit.config import AUTOENCODER_ACTIVATION, AUTOENCODER_HIDDEN
 from ocrkit.data import Dataset, load_dataset
 from ocrkit.errors import OcrkitError
 
 #: The HW5 (2018) autoencoder: 1024-32-32-32-1024, ReLU hidden layers, sigmoid output.
-HW5_HIDDEN = (32, 32, 32)
+HW5_HIDDEN = AUTOENCODER_HIDDEN
 DATASET_SUFFIXES = (".mat", ".gz")
 
 
-def autoencoder_specs(hidden, activations="relu", n_pixels: int = 1024,
+def autoencoder_specs(hidden, activations=AUTOENCODER_ACTIVATION, n_pixels: int = 1024,
                       output: str = "sigmoid") -> list[dict]:
     """flatten -> dense(h, activation) per hidden size -> dense(n_pixels, output).
 

@@ -1,6 +1,7 @@
 """Fine-tuning: start from a trained classifier and adapt it to a new dataset.
 
-    model, result = finetune(base, train, valid, freeze=True, lr=1e-3, epochs=15)
+    from ocrkit.config import FinetuneConfig
+    model, result = finetune(base, train, valid, FinetuneConfig(freeze=True, lr=1e-3))
 
 When every class of the dataset is one the model knows (upper-case cursive letters for a model
 of A-Z and 0-9), the whole network is kept, output layer included, and the labels are mapped
@@ -14,6 +15,9 @@ folder of characters does not teach it that every crop is one.
 """
 from __future__ import annotations
 
+from dataclasses import fields
+
+from ocrkit.config import FinetuneConfig, TrainConfig
 from ocrkit.data.dataset import REJECT
 from ocrkit.data.rejects import SPLIT_SEEDS, with_rejects
 from ocrkit.errors import OcrkitError
@@ -39,14 +43,20 @@ def adapted(base: Model, classes) -> tuple[list[dict], dict, tuple]:
         tuple(classes)
 
 
-def finetune(base: Model, train, valid, *, freeze: bool = False, head_lr: float | None = None,
-             scratch: bool = False, **train_options):
-    """Fine-tune `base` on the Datasets `train`/`valid`; returns (Model, TrainResult).
+def finetune(base: Model, train, valid, config: FinetuneConfig | None = None, *,
+             scratch: bool = False, record: dict | None = None, **run):
+    """Fine-tune `base` on the Datasets `train`/`valid` as `config` (a FinetuneConfig; its
+    defaults are `ocrkit finetune`'s) says; returns (Model, TrainResult).
 
     With `scratch`, the same architecture is trained from a random start on the same data and
-    budget instead (everything trainable, one learning rate): the baseline fine-tuning has to
-    beat. `train_options` go to `train_model` (lr, epochs, batch_size, optimizer, ...).
+    budget instead, everything trainable at one learning rate: the baseline fine-tuning has to
+    beat. Its config is the TrainConfig of the same options (without freeze and head_lr), in
+    the base model's dtype. `record` (facts about the data) and `run` (progress, desc,
+    keep_best, checkpoint_to, ...) go to `train_model`.
     """
+    config = FinetuneConfig() if config is None else config
+    if not isinstance(config, FinetuneConfig):
+        raise TypeError(f"config must be a FinetuneConfig, not {type(config).__name__}")
     share = base.training.get("reject")
     if share and REJECT in base.classes and REJECT not in train.classes:
         train = with_rejects(train, share, SPLIT_SEEDS["train"])
@@ -55,14 +65,15 @@ def finetune(base: Model, train, valid, *, freeze: bool = False, head_lr: float 
     specs, params, classes = adapted(base, train.classes)
     train, valid = train.relabel(classes), valid.relabel(classes)
     replaced = classes != tuple(base.classes)
-    config = dict(train_options.pop("config", None) or {})
+    record = dict(record or {})
     if REJECT in train.classes and share:
-        config["reject"] = share
+        record["reject"] = share
     if scratch:
-        config.update(from_scratch=True, architecture_of=base.source)
-        return train_model(specs, train, valid, dtype=base.network.dtype, config=config,
-                           **train_options)
-    config.update(finetuned_from=base.source, freeze=freeze, head_lr=head_lr,
-                  replaced_output_layer=replaced)
-    return train_model(specs, train, valid, dtype=base.network.dtype, config=config,
-                       start_from=params, freeze=freeze, head_lr=head_lr, **train_options)
+        shared = {f.name: getattr(config, f.name) for f in fields(TrainConfig)
+                  if f.name in FinetuneConfig.__dataclass_fields__}
+        record.update(from_scratch=True, architecture_of=base.source)
+        return train_model(specs, train, valid,
+                           TrainConfig(**shared, dtype=base.network.dtype.name),
+                           record=record, **run)
+    record.update(finetuned_from=base.source, replaced_output_layer=replaced)
+    return train_model(specs, train, valid, config, start_from=params, record=record, **run)

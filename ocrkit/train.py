@@ -3,6 +3,8 @@
     trainer = Trainer(net, SoftmaxCrossEntropy(), Adam(1e-3), epochs=20, batch_size=32)
     result = trainer.fit(train.x, train.y, valid=(valid.x, valid.y))
 
+(`train_model` is a whole run as the commands make one, from an ocrkit.config object.)
+
 Seeded shuffling, mini-batches, per-epoch train/valid loss (and accuracy for classifiers; for
 a line model under CTCLoss, whose targets are label sequences, 1 - CER),
 a tqdm bar with live numbers, early stopping on the validation score with the best weights kept,
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from ocrkit.config import RunConfig
 from ocrkit.engine import Network, schedule_lr
 from ocrkit.engine.optim import Optimizer
 from ocrkit.engine.specs import arch_specs, mlp_specs  # noqa: F401  (the CLI builds specs here)
@@ -68,13 +71,15 @@ HISTORY_KEYS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "lr", "sec
 
 class Trainer:
     def __init__(self, network: Network, loss, optimizer: Optimizer, *, epochs: int,
-                 batch_size: int = 32, schedule: str = "constant", step_size: int = 10,
-                 gamma: float = 0.5, patience: int | None = None, seed: int = 0,
+                 batch_size: int = RunConfig.batch_size, schedule: str = RunConfig.schedule,
+                 step_size: int = RunConfig.step_size, gamma: float = RunConfig.gamma,
+                 patience: int | None = None, seed: int = RunConfig.seed,
                  balance: bool | float = False, augment=None, checkpoint=None,
                  progress: bool | None = None, desc: str = "train", keep_best: bool = True):
         """`keep_best=False` ends with the last epoch's weights: the validation set is then
         only watched (curves), never used to choose, as when it is the test set. `balance`
-        (True, or a power in (0, 1]) draws samples by `balancing_weights`."""
+        (True, or a power in (0, 1]) draws samples by `balancing_weights`. The defaults are
+        ocrkit.config's (RunConfig), the ones train_model and the commands use."""
         if epochs < 1:
             raise OcrkitError("epochs must be at least 1")
         if batch_size < 1:
@@ -141,7 +146,7 @@ class Trainer:
         if resume:
             try:
                 net.set_params(resume["params"])
-                opt.load_state_dict(resume["optimizer"])
+                opt.load_state_dict(resume["optimizer"], net.named_param_grads())
                 rng.bit_generator.state = resume["rng"]
                 for layer, state in zip(_dropouts(net), resume.get("dropout_rngs", [])):
                     layer.rng.bit_generator.state = state
@@ -218,7 +223,7 @@ class Trainer:
         models without accuracy). Overflow shows up as a non-finite loss, reported with advice
         rather than as numpy warnings."""
         net, loss, opt, bs = self.net, self.loss, self.opt, self.batch_size
-        pairs = net.param_grad_pairs()
+        pairs = net.named_param_grads()
         run_loss, run_right, run_count, seen = 0.0, 0, 0, 0
         bar = tqdm(range(math.ceil(len(order) / bs)), unit="batch", leave=False,
                    desc=f"{self.desc} {epoch + 1}/{self.epochs}", disable=not show,
@@ -284,53 +289,55 @@ def start_network(net: Network, params: dict, source: str = "the starting model"
         raise OcrkitError(f"{source}: {e}") from None
 
 
-def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr: float = 1e-3,
-                epochs: int = 20, batch_size: int = 32, schedule: str = "constant",
-                weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
-                balance: bool | float = False, augment: bool = False, dtype=np.float32,
-                checkpoint_to=None, resume: bool = False,
-                progress: bool | None = None, desc: str = "train", config: dict | None = None,
-                kind: str = "classifier", noise: float = 0.0,
-                start_from: dict | None = None, freeze: bool = False,
-                head_lr: float | None = None, keep_best: bool = True):
-    """Build the network of `specs`, train it on `train` (a Dataset), keep the best weights by
-    `valid`, and return (Model, TrainResult).
+def train_model(specs: list[dict], train, valid, config=None, *, start_from: dict | None = None,
+                checkpoint_to=None, resume: bool = False, progress: bool | None = None,
+                desc: str = "train", keep_best: bool = True, record: dict | None = None):
+    """Build the network of `specs`, train it on `train` (a Dataset) as `config` says, keep
+    the best weights by `valid`, and return (Model, TrainResult).
 
-    `kind` "classifier" trains on the labels with softmax cross-entropy; "autoencoder" trains
-    on the images themselves (target = x) with squared error. `noise` (autoencoders) corrupts
-    each training batch's inputs with salt-and-pepper noise of that probability and the
-    validation inputs once (fixed seed), the targets staying clean: a denoising autoencoder.
+        model, result = train_model(specs, train, valid, TrainConfig(epochs=5))
 
-    Fine-tuning: `start_from` holds parameters (by name) to start from instead of the random
-    initialisation, for every layer they cover; `freeze` trains only the output layer (the
-    last spec); `head_lr` gives the output layer its own learning rate.
+    `config` (ocrkit.config; default TrainConfig(), the defaults `ocrkit train` has) says
+    what kind of run this is and holds every hyper-parameter:
+
+    - TrainConfig: a classifier, softmax cross-entropy on the labels, from a random start.
+    - FinetuneConfig: a classifier started from `start_from` (parameters by name, for every
+      layer they cover; the rest as initialised); `freeze` trains only the output layer (the
+      last spec with parameters), `head_lr` gives that layer its own learning rate. The
+      arrays keep `start_from`'s dtype.
+    - AutoencodeConfig: the images are their own target under squared error; its `noise`
+      corrupts each training batch's inputs with salt-and-pepper noise of that probability
+      and the validation inputs once (the run's seed), the targets staying clean.
+
+    The model's training record holds `run` (the config's kind), `config`
+    (`dataclasses.asdict(config)`; ocrkit.config.config_from_training makes it again), then
+    `record` (facts about the data: dataset, size, ...), then how the run went.
 
     With `checkpoint_to`, an atomic checkpoint is written there after every epoch; with
     `resume`, training continues from that checkpoint (which must be of the same run).
+    `keep_best=False` ends with the last epoch's weights (the validation set only watched).
     """
     from ocrkit import modelfile
+    from ocrkit.config import AutoencodeConfig, CONFIGS, TrainConfig
     from ocrkit.data.augment import Augment, SaltAndPepper
     from ocrkit.engine import SoftmaxCrossEntropy, SquaredError, make_optimizer
 
-    if kind not in ("classifier", "autoencoder"):      # line models: ocrkit.lines.train_lines
-        raise ValueError(f"unknown model kind {kind!r}")
-    autoencoder = kind == "autoencoder"
-    if autoencoder and augment:
-        raise OcrkitError("an autoencoder's target is its input: geometric augmentation would "
-                          "change one and not the other (use noise for a denoising one)")
-    if noise and not autoencoder:
-        raise OcrkitError("noise corruption is for autoencoders")
-
-    config = dict(config or {})
-    config.update(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size,
-                  schedule=schedule, weight_decay=weight_decay, patience=patience, seed=seed,
-                  balance=balance, augment=augment, dtype=np.dtype(dtype).name)
-    if autoencoder:
-        config.update(kind=kind, noise=noise)
+    config = TrainConfig() if config is None else config
+    if type(config) not in CONFIGS.values():
+        raise TypeError(f"config must be one of {', '.join(c.__name__ for c in CONFIGS.values())}"
+                        f" (ocrkit.config), not {type(config).__name__}")
+    record = dict(record or {})
+    if {"run", "config"} & set(record):
+        raise ValueError("record: 'run' and 'config' are the training record's own keys")
+    autoencoder = isinstance(config, AutoencodeConfig)
+    kind = "autoencoder" if autoencoder else "classifier"
+    freeze, head_lr = getattr(config, "freeze", False), getattr(config, "head_lr", None)
+    dtype = getattr(config, "dtype", None) or next(
+        (a.dtype for a in (start_from or {}).values()), np.float32)
     if not autoencoder and len(train.classes) < 2:
         raise OcrkitError(f"{train.name or 'the dataset'} has {len(train.classes)} class; a "
                           "classifier needs at least 2")
-    net = Network(specs, train.x.shape[1:], np.random.default_rng(seed), dtype)
+    net = Network(specs, train.x.shape[1:], np.random.default_rng(config.seed), dtype)
     if start_from:
         start_network(net, start_from)
     trained = [net.spec_of[j] for j, layer in enumerate(net.layers) if layer.params]
@@ -339,7 +346,8 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
     head = trained[-1]              # the spec of the output layer: the last with parameters
     if freeze:
         net.freeze_below(head)
-    model = modelfile.Model(net, train.classes, kind, training=config)
+    training = {"run": config.RUN, "config": config.to_dict(), **record}
+    model = modelfile.Model(net, train.classes, kind, training=training)
     state = None
     if resume:
         state = load_checkpoint(checkpoint_to, model)
@@ -349,22 +357,27 @@ def train_model(specs: list[dict], train, valid, *, optimizer: str = "adam", lr:
             model.history = s["history"]
             modelfile.dump_atomic({"format": "ocrkit-checkpoint", "model": model.to_dict(),
                                    "state": s}, checkpoint_to)
+    noise = getattr(config, "noise", 0.0)
     corrupt = SaltAndPepper(noise) if noise else None
-    opt = make_optimizer(optimizer, lr, weight_decay)
-    if head_lr is not None:     # the output layer's pairs at head_lr, the rest at lr
-        opt.scales = [head_lr / lr if net.spec_of[j] == head else 1.0
-                      for j in range(net.trainable_from, len(net.layers))
-                      for _ in net.layers[j].params]
+    opt = make_optimizer(config.optimizer, config.lr, config.weight_decay)
+    if head_lr is not None:     # the output layer's parameters at head_lr, the rest at lr
+        opt.scales = {f"{net.names[j]}.{k}": head_lr / config.lr
+                      for j, layer in enumerate(net.layers) if net.spec_of[j] == head
+                      for k in layer.params}
+    balance = getattr(config, "balance", False) and config.balance_power
     trainer = Trainer(net, SquaredError() if autoencoder else SoftmaxCrossEntropy(), opt,
-                      epochs=epochs, batch_size=batch_size, schedule=schedule,
-                      patience=patience, seed=seed, balance=balance,
-                      augment=corrupt or (Augment() if augment else None),
+                      epochs=config.epochs, batch_size=config.batch_size,
+                      schedule=config.schedule, step_size=config.step_size,
+                      gamma=config.gamma, patience=config.patience, seed=config.seed,
+                      balance=balance,
+                      augment=corrupt or (Augment() if getattr(config, "augment", False)
+                                          else None),
                       checkpoint=save_checkpoint, progress=progress, desc=desc,
                       keep_best=keep_best)
     first = net.first_weights
     initial = None if first is None else first.copy()
     if autoencoder:     # the target is the (clean) input
-        valid_in = valid.x if corrupt is None else corrupt.validation(valid.x, seed)
+        valid_in = valid.x if corrupt is None else corrupt.validation(valid.x, config.seed)
         result = trainer.fit(train.x, train.x, (valid_in, valid.x), resume=state)
     else:
         result = trainer.fit(train.x, train.y, (valid.x, valid.y), resume=state)
@@ -413,9 +426,10 @@ def load_checkpoint(path, model) -> dict:
     if saved["architecture"] != model.network.specs or list(saved["classes"]) != list(model.classes):
         raise OcrkitError(f"{path}: the checkpoint is of another architecture or class set; "
                           "resume with the same options")
-    before, now = saved.get("training", {}), model.training
-    changed = [f"{k} {before[k]!r} -> {now[k]!r}" for k in RESUME_MUST_MATCH
-               if k in before and k in now and before[k] != now[k]]
+    before = _resume_view(saved.get("training", {}))
+    now = _resume_view(modelfile._plain(model.training))
+    changed = [f"{k} {before[k]!r} -> {now[k]!r}" for k in now
+               if k in before and k not in RESUME_MAY_CHANGE and before[k] != now[k]]
     if changed:
         raise OcrkitError(f"{path}: --resume continues the same run, but {', '.join(changed)}; "
                           "give the options of the interrupted run")
@@ -427,6 +441,18 @@ def load_checkpoint(path, model) -> dict:
 MAX_CHECKPOINT_BYTES = 8 << 30
 
 
-# training options a resumed run must share with its checkpoint (more epochs are allowed)
-RESUME_MUST_MATCH = ("optimizer", "lr", "batch_size", "schedule", "weight_decay", "balance",
-                     "augment", "seed", "dtype", "dataset", "size", "kind", "noise", "reject")
+# What a resumed run may change: more epochs, another patience. Every other option (the
+# config's fields and the record's facts about the data: dataset, size, reject, ...) must be
+# the checkpoint's.
+RESUME_MAY_CHANGE = ("epochs", "patience")
+
+
+def _resume_view(training) -> dict:
+    """A training record's options in one flat dict: the config's fields beside the record's
+    own keys (a checkpoint of an older version holds its options flat)."""
+    if not isinstance(training, dict):
+        return {}
+    view = {k: v for k, v in training.items() if k != "config"}
+    if isinstance(training.get("config"), dict):
+        view.update(training["config"])
+    return view

@@ -20,6 +20,7 @@ from ocrkit.engine import Adam, Network, ReLU, SquaredError, check_gradients
 from ocrkit.errors import OcrkitError
 from ocrkit.metrics import (pca_baseline, pca_fit, pca_reconstruct, psnr_per_image,
                             reconstruction_scores)
+from ocrkit.config import AutoencodeConfig
 from ocrkit.train import Trainer, mlp_specs, train_model
 
 SIZE = ["--size", "3000"]       # synth: 2400 train, 300 valid, 300 test characters
@@ -130,7 +131,7 @@ def test_trainer_corrupts_inputs_only_the_target_stays_clean(rng):
     x = rng.uniform(0.2, 0.8, size=(256, 4, 4)).astype(np.float32)
     x[:, :2] *= 0.3                                  # a mean image that is not flat
     net = Network(autoencoder_specs([8], "relu", 16), (4, 4), rng)
-    Trainer(net, SquaredError(), Adam(0.01), epochs=40, progress=False,
+    Trainer(net, SquaredError(), Adam(0.01), epochs=40, progress=False, schedule="constant",
             augment=lambda xb, r: np.zeros_like(xb)).fit(x, x)
     out = net.predict(np.zeros((1, 4, 4), np.float32)).reshape(4, 4)
     assert np.abs(out - x.mean(axis=0)).max() < 0.05
@@ -140,11 +141,11 @@ def test_train_model_autoencoder_kind_round_trips_through_a_model_file(tmp_path,
     x = rng.uniform(size=(300, 32, 32)).astype(np.float32) ** 3
     y = np.arange(300) % 3
     train, valid = Dataset(x[:240], y[:240], "ABC"), Dataset(x[240:], y[240:], "ABC")
-    model, result = train_model(autoencoder_specs([6]), train, valid, epochs=3,
-                                lr=0.01, kind="autoencoder", progress=False)
+    model, result = train_model(autoencoder_specs([6]), train, valid,
+                                AutoencodeConfig(epochs=3, lr=0.01), progress=False)
     assert model.kind == "autoencoder" and model.classes == ("A", "B", "C")
     assert result.history["valid_acc"] == [None] * 3           # no accuracy for autoencoders
-    assert model.training["kind"] == "autoencoder" and model.training["noise"] == 0
+    assert model.training["run"] == "autoencode" and model.training["config"]["noise"] == 0
     # valid loss = squared error of the reconstruction against the input, as train_model saw it
     rec = model.reconstruct(valid.x)
     assert rec.shape == valid.x.shape
@@ -156,9 +157,8 @@ def test_train_model_autoencoder_kind_round_trips_through_a_model_file(tmp_path,
     assert np.array_equal(back.reconstruct(valid.x), rec)
     with pytest.raises(OcrkitError, match="not a classifier"):
         back.predict(valid.x)                   # no classes to predict from pixels
-    with pytest.raises(OcrkitError, match="geometric augmentation"):
-        train_model(autoencoder_specs([6]), train, valid, epochs=1,
-                    kind="autoencoder", augment=True, progress=False)
+    with pytest.raises(TypeError, match="augment"):     # the target is the input: no such field
+        AutoencodeConfig(augment=True)
 
 
 def test_architecture_helpers():
@@ -243,7 +243,7 @@ def test_denoising_autoencoder(tmp_path):
                  "--plots", tmp_path, "--format", "json", "-q")
     report = json.loads(result.stdout)
     model = modelfile.load(out)
-    assert model.training["noise"] == 0.2
+    assert model.training["config"]["noise"] == 0.2
     # scored on clean targets: the noisy input itself is much worse than its reconstruction
     assert report["denoised_valid_psnr"] > report["noisy_input_psnr"] + 2
     assert report["denoised_valid_psnr"] == pytest.approx(model.scores["denoised_valid_psnr"])

@@ -92,7 +92,7 @@ def test_several_learning_rates_train_one_run_each(nist26_path, tmp_path):
               "--lr", "0.001", "-o", tmp_path / "m.pkl", "--plots", tmp_path, "-q")
     assert "lr 0.01:" in res.output and "lr 0.001:" in res.output
     for lr in ("0.01", "0.001"):
-        assert modelfile.load(tmp_path / f"m-lr{lr}.pkl").training["lr"] == float(lr)
+        assert modelfile.load(tmp_path / f"m-lr{lr}.pkl").training["config"]["lr"] == float(lr)
     runs = json.loads((tmp_path / "m-runs.json").read_text())
     assert [r["lr"] for r in runs] == [0.01, 0.001]
     assert (tmp_path / "m-curves.png").exists()
@@ -182,9 +182,9 @@ def test_restrict_chooses_only_among_the_datasets_classes(nist26_path, tmp_path)
 
 
 def test_the_cli_offers_exactly_the_engines_optimisers_and_schedules():
-    from ocrkit.cli import common
+    from ocrkit import config
     from ocrkit.engine import OPTIMIZERS, SCHEDULES
-    assert common.OPTIMIZERS == tuple(OPTIMIZERS) and common.SCHEDULES == tuple(SCHEDULES)
+    assert config.OPTIMIZERS == tuple(OPTIMIZERS) and config.SCHEDULES == tuple(SCHEDULES)
     for command in ("train", "finetune", "autoencode"):
         help_text = run(command, "--help").output
         assert "[sgd|momentum|adam]" in help_text and "[constant|step|cosine]" in help_text

@@ -146,6 +146,44 @@ def test_optimizer_state_round_trips():
     assert np.array_equal(pa, pb)
 
 
+def test_optimizer_state_follows_the_parameter_name_not_its_position():
+    """The state saved for "w" goes back to "w" when the parameters come in another order."""
+    rng = np.random.default_rng(0)
+    w, b = rng.normal(size=(3, 2)), rng.normal(size=2)
+    gw, gb = rng.normal(size=(3, 2)), rng.normal(size=2)
+    for cls in (SGD, Momentum, Adam):
+        a = cls(0.01)
+        a.step([("w", w.copy(), gw), ("b", b.copy(), gb)])
+        saved = a.state_dict()
+        assert list(saved["state"]) == ["w", "b"]
+        straight, swapped = cls(0.01), cls(0.01)
+        straight.load_state_dict(saved)
+        swapped.load_state_dict(saved)
+        w1, b1, w2, b2 = w.copy(), b.copy(), w.copy(), b.copy()
+        straight.step([("w", w1, gw), ("b", b1, gb)])
+        swapped.step([("b", b2, gb), ("w", w2, gw)])
+        assert np.array_equal(w1, w2) and np.array_equal(b1, b2), cls.__name__
+
+
+def test_optimizer_state_is_checked_against_the_parameters_and_old_states_are_named():
+    p, g = np.ones(3), np.full(3, 0.5)
+    a = Adam(0.01)
+    a.step([("1.W", p.copy(), g)])
+    with pytest.raises(ValueError, match="'1.W'.*shape"):
+        Adam(0.01).load_state_dict(a.state_dict(), [("1.W", np.ones(4), np.ones(4))])
+    with pytest.raises(ValueError, match="'1.W'.*not a parameter"):
+        Adam(0.01).load_state_dict(a.state_dict(), [("2.W", p, g)])
+    # a checkpoint of an older version: a list by position, without the scratch buffer
+    old = {"t": a.t, "state": [[m.copy(), v.copy()] for m, v, _ in a.state.values()]}
+    b = Adam(0.01)
+    b.load_state_dict(old, [("1.W", p, g)])
+    assert list(b.state) == ["1.W"] and len(b.state["1.W"]) == 3
+    pa, pb = p.copy(), p.copy()
+    a.step([("1.W", pa, g)])
+    b.step([("1.W", pb, g)])
+    assert np.array_equal(pa, pb)
+
+
 def test_schedules():
     assert schedule_lr("constant", 0.1, 7, 10) == 0.1
     assert schedule_lr("step", 0.1, 25, 50, step_size=10, gamma=0.5) == pytest.approx(0.025)

@@ -11,10 +11,14 @@ from PIL import Image
 
 from ocrkit import modelfile
 from ocrkit.cli import main
+from ocrkit.config import FinetuneConfig, TrainConfig
 from ocrkit.data import load_dataset
 from ocrkit.data.dataset import Dataset, per_class_split
 from ocrkit.finetune import adapted, finetune
 from ocrkit.train import arch_specs, train_model
+
+# what these tests were written for: no augmentation, a constant learning rate
+PLAIN = {"augment": False, "schedule": "constant"}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +27,8 @@ def base():
     train = load_dataset("synth", "train", size=2500)
     valid = load_dataset("synth", "valid", size=2500)
     model, _ = train_model(arch_specs("conv6-pool-conv8-pool-fc32", 36), train, valid,
-                           epochs=3, batch_size=32, lr=3e-3, progress=False)
+                           TrainConfig(epochs=3, batch_size=32, lr=3e-3, **PLAIN),
+                           progress=False)
     model.source = "base.pkl"
     return model
 
@@ -54,8 +59,8 @@ def test_new_classes_replace_only_the_output_layer(base):
 
 def test_frozen_fine_tuning_changes_only_the_output_layer(base):
     data = three_classes()
-    model, result = finetune(base, data, data.subset(np.arange(0)), freeze=True, lr=1e-2,
-                             epochs=10, batch_size=16, progress=False)
+    model, result = finetune(base, data, data.subset(np.arange(0)), FinetuneConfig(
+        freeze=True, lr=1e-2, epochs=10, batch_size=16, **PLAIN), progress=False)
     before, after = base.network.get_params(), model.network.get_params()
     last = str(len(model.network.specs) - 1)
     for key, value in after.items():
@@ -68,12 +73,12 @@ def test_frozen_fine_tuning_changes_only_the_output_layer(base):
 
 def test_head_learning_rate_is_separate(base):
     data = three_classes()
-    model, _ = finetune(base, data, data.subset(np.arange(0)), lr=1e-7, head_lr=1e-2,
-                        epochs=1, progress=False, augment=False)
+    model, _ = finetune(base, data, data.subset(np.arange(0)), FinetuneConfig(
+        lr=1e-7, head_lr=1e-2, epochs=1, **PLAIN), progress=False)
     before, after = base.network.get_params(), model.network.get_params()
     feature_change = np.abs(after["0.W"] - before["0.W"]).max()
     assert 0 < feature_change < 1e-5                             # trained, but at 1e-7
-    assert model.training["head_lr"] == 1e-2
+    assert model.training["run"] == "finetune" and model.training["config"]["head_lr"] == 1e-2
 
 
 def test_classifier_needed(base):
@@ -139,8 +144,8 @@ def test_freeze_finds_the_output_layer_when_a_bare_activation_ends_the_network(b
     net.set_params(base.network.get_params())
     odd = modelfile.Model(net, base.classes, source="odd.pkl")
     data = three_classes(names=("O", "X", "L"))
-    model, _ = finetune(odd, data, data.subset(np.arange(0)), freeze=True, epochs=2,
-                        progress=False)
+    model, _ = finetune(odd, data, data.subset(np.arange(0)),
+                        FinetuneConfig(freeze=True, epochs=2, **PLAIN), progress=False)
     before, after = base.network.get_params(), model.network.get_params()
     last_dense = str(len(specs) - 2)
     assert not np.array_equal(after[f"{last_dense}.W"], before[f"{last_dense}.W"])

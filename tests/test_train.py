@@ -1,9 +1,12 @@
 """The Trainer: learning, determinism, early stopping, checkpoints, resume, Ctrl-C, divergence."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from ocrkit.config import TrainConfig
 from ocrkit.data import Dataset
 from ocrkit.engine import Adam, Network, SGD, SoftmaxCrossEntropy, SquaredError
 from ocrkit.train import (Trainer, TrainingDiverged, balancing_weights, epoch_order, mlp_specs,
@@ -131,10 +134,13 @@ def test_train_model_records_configuration_and_history():
     x, y = blobs()
     train = Dataset(x[:500], y[:500], ("A", "B", "C"))
     valid = Dataset(x[500:], y[500:], ("A", "B", "C"))
-    model, result = train_model(mlp_specs([8], "relu", 3), train, valid, epochs=2, lr=0.01,
-                                progress=False, config={"dataset": "blobs"})
+    config = TrainConfig(epochs=2, lr=0.01, augment=False)    # 4x4 blobs: not characters
+    model, result = train_model(mlp_specs([8], "relu", 3), train, valid, config,
+                                progress=False, record={"dataset": "blobs"})
     assert model.classes == ("A", "B", "C")
-    assert model.training["dataset"] == "blobs" and model.training["epochs"] == 2
+    assert model.training["run"] == "train" and model.training["dataset"] == "blobs"
+    assert model.training["config"] == dataclasses.asdict(config)
+    assert model.training["config"]["epochs"] == 2
     assert model.training["best_epoch"] == result.best_epoch >= 1
     assert len(model.history["valid_acc"]) == 2
 
@@ -160,3 +166,44 @@ def test_resume_is_exact_with_dropout_and_batchnorm():
     trainer(resumed).fit(x, y, (x[:100], y[:100]), resume=states[0])
     for k, v in straight.get_params().items():
         assert np.array_equal(v, resumed.get_params()[k]), k
+
+
+def test_resume_puts_the_optimizer_state_back_by_parameter_name():
+    """A checkpoint whose arrays and optimiser moments are listed in another order (reversed)
+    resumes exactly: state follows the name ("2.W"), not the position. By position, the 16x3
+    output layer's Adam moments would have gone to the first layer's 16x16 weights."""
+    x, y = blobs()
+    valid = (x[:100], y[:100])
+
+    def trainer(network, **kw):
+        return Trainer(network, SoftmaxCrossEntropy(), Adam(0.01), epochs=3, progress=False,
+                       keep_best=False, **kw)
+
+    straight = net()
+    trainer(straight).fit(x, y, valid)
+    states = []
+    trainer(net(), checkpoint=states.append).fit(x, y, valid)
+    state = dict(states[0])
+    moments = state["optimizer"]["state"]
+    assert set(moments) == {"1.W", "1.b", "2.W", "2.b"}
+    state["optimizer"] = {**state["optimizer"], "state": dict(reversed(list(moments.items())))}
+    state["params"] = dict(reversed(list(state["params"].items())))
+    resumed = net(seed=7)
+    trainer(resumed).fit(x, y, valid, resume=state)
+    for k, v in straight.get_params().items():
+        assert np.array_equal(v, resumed.get_params()[k]), k
+
+
+def test_resume_refuses_optimizer_state_for_another_parameter():
+    x, y = blobs()
+    states = []
+    Trainer(net(), SoftmaxCrossEntropy(), Adam(0.01), epochs=1, progress=False,
+            checkpoint=states.append).fit(x, y)
+    state = dict(states[0])
+    moments = dict(state["optimizer"]["state"])
+    moments["9.W"] = moments.pop("2.W")
+    state["optimizer"] = {**state["optimizer"], "state": moments}
+    from ocrkit.errors import OcrkitError
+    with pytest.raises(OcrkitError, match="damaged.*9.W"):
+        Trainer(net(), SoftmaxCrossEntropy(), Adam(0.01), epochs=2,
+                progress=False).fit(x, y, resume=state)

@@ -260,10 +260,16 @@ class Network:
                                for i in range(0, len(x), batch_size)])
 
     # -- parameters ----------------------------------------------------------------------------
+    def named_param_grads(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """The trainable parameters with their names ("1.W", as get_params names them) and
+        gradients, frozen layers left out: what an optimiser's `step` takes."""
+        return [(f"{name}.{k}", layer.params[k], layer.grads[k])
+                for name, layer in list(zip(self.names, self.layers))[self.trainable_from:]
+                for k in layer.params]
+
     def param_grad_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The trainable parameters and their gradients (frozen layers left out)."""
-        return [(layer.params[k], layer.grads[k])
-                for layer in self.layers[self.trainable_from:] for k in layer.params]
+        return [(p, g) for _, p, g in self.named_param_grads()]
 
     def _arrays(self) -> dict[str, np.ndarray]:
         """Every saved array by name: parameters ("1.W") and buffers ("2.mean" of BatchNorm)."""

@@ -1,8 +1,10 @@
 """Optimisers and learning-rate schedules.
 
-An optimiser updates a list of (param, grad) array pairs in place and knows nothing about
-layers. Its state is a list of arrays per parameter, so it can be saved in a checkpoint as
-plain data (`state_dict` / `load_state_dict`).
+An optimiser updates named parameter arrays in place and knows nothing about layers:
+`step` takes (name, param, grad) triples (`Network.named_param_grads`). Its state is a list
+of arrays per parameter *name*, so it is saved in a checkpoint as plain data
+(`state_dict` / `load_state_dict`) and comes back to the same arrays whatever order the
+parameters are listed in, and whichever of them are frozen.
 """
 from __future__ import annotations
 
@@ -11,23 +13,38 @@ import math
 import numpy as np
 
 
+def _named(params) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, param, grad) triples; bare (param, grad) pairs are named by position."""
+    params = list(params)
+    if params and len(params[0]) == 2:
+        return [(str(i), p, g) for i, (p, g) in enumerate(params)]
+    return [(str(n), p, g) for n, p, g in params]
+
+
 class Optimizer:
     def __init__(self, lr: float, weight_decay: float = 0.0):
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
-        self.state: list[list[np.ndarray]] = []
+        self.state: dict[str, list[np.ndarray]] = {}
         self.t = 0
-        self.scales: list[float] | None = None   # per-pair multipliers of lr (fine-tuning)
+        # per-parameter multipliers of lr by name, 1 for a name not given (fine-tuning)
+        self.scales: dict[str, float] = {}
+        self._by_position: list | None = None  # an older checkpoint's state, named at first use
 
-    def step(self, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        if not self.state:
-            self.state = [self._init_state(p) for p, _ in pairs]
+    def step(self, params) -> None:
+        """One update of every parameter: `params` are (name, param, grad) triples, or
+        (param, grad) pairs named by their position."""
+        params = _named(params)
+        if self._by_position is not None:
+            self._adopt_positions([n for n, _, _ in params])
         self.t += 1
-        scales = self.scales or [1.0] * len(pairs)
-        for (p, g), s, scale in zip(pairs, self.state, scales):
+        for name, p, g in params:
+            s = self.state.get(name)
+            if not s:
+                s = self.state[name] = self._init_state(p)
             if self.weight_decay and p.ndim > 1:
                 g = g + self.weight_decay * p
-            self._update(p, g, s, self.lr * scale)
+            self._update(p, g, s, self.lr * self.scales.get(name, 1.0))
 
     def _init_state(self, p):
         return []
@@ -36,14 +53,46 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> dict:
-        return {"t": self.t, "state": [[a.copy() for a in s] for s in self.state]}
+        """Plain data: {"t": steps taken, "state": {parameter name: [arrays]}}."""
+        return {"t": self.t, "state": {n: [a.copy() for a in s] for n, s in self.state.items()}}
 
-    def load_state_dict(self, d: dict) -> None:
+    def load_state_dict(self, d: dict, params=None) -> None:
+        """Take the state `state_dict` gave. With `params` (the triples `step` will get), check
+        it against them now: ValueError for an array of another shape, or a name that is not
+        one of them. A state saved by position (checkpoints of older versions) is named by
+        the order of the first `params` seen."""
         self.t = int(d["t"])
-        self.state = [[np.array(a) for a in s] for s in d["state"]]
-        fresh = [self._init_state(s[0]) for s in self.state if s]
-        for s, f in zip((s for s in self.state if s), fresh):
-            s.extend(f[len(s):])    # checkpoints of older versions lack the scratch buffer
+        state = d["state"]
+        if isinstance(state, dict):
+            self.state, self._by_position = {str(n): self._complete(s) for n, s in
+                                             state.items()}, None
+        else:
+            self.state, self._by_position = {}, [self._complete(s) for s in state]
+        if params is not None:
+            params = _named(params)
+            if self._by_position is not None:
+                self._adopt_positions([n for n, _, _ in params])
+            shapes = {n: p.shape for n, p, _ in params}
+            for name, s in self.state.items():
+                if name not in shapes:
+                    raise ValueError(f"optimizer state for {name!r}, which is not a "
+                                     "parameter being trained")
+                if any(a.shape != shapes[name] for a in s):
+                    raise ValueError(f"optimizer state for {name!r} has shape "
+                                     f"{s[0].shape}, the parameter {shapes[name]}")
+
+    def _complete(self, s) -> list[np.ndarray]:
+        s = [np.array(a) for a in s]
+        if s:       # checkpoints of older versions lack the scratch buffer
+            s.extend(self._init_state(s[0])[len(s):])
+        return s
+
+    def _adopt_positions(self, names: list[str]) -> None:
+        positional, self._by_position = self._by_position, None
+        if len(positional) != len(names):
+            raise ValueError(f"optimizer state for {len(positional)} parameters, "
+                             f"{len(names)} being trained")
+        self.state = {n: s for n, s in zip(names, positional) if s}
 
 
 class SGD(Optimizer):
