@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ocrkit.cli.common import data_dir_option, note, progress_enabled, quiet_option
-from ocrkit.lines import PRINTED
+from ocrkit.config import LINE_PRINTED
 
 
 @click.command("train-lines")
@@ -19,7 +19,7 @@ from ocrkit.lines import PRINTED
               help="Adam learning rate (cosine schedule over the epochs).")
 @click.option("--valid-lines", type=click.IntRange(min=1), default=500,
               help="Validation (and test) lines, drawn once from those splits.")
-@click.option("--printed", type=click.FloatRange(0, 1), default=PRINTED, show_default=True,
+@click.option("--printed", type=click.FloatRange(0, 1), default=LINE_PRINTED, show_default=True,
               help="Share of the lines set in a font instead of handwriting (a form's "
                    "printed labels).")
 @click.option("--seed", type=int, default=0, help="Random seed.")

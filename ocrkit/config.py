@@ -45,6 +45,9 @@ DEFAULT_ACTIVATION = "relu"
 #: (`ocrkit autoencode`; `ocrkit.autoencode.autoencoder_specs`).
 AUTOENCODER_HIDDEN = (32, 32, 32)
 AUTOENCODER_ACTIVATION = "relu"
+#: The share of composed lines a line model trains on set in a font, not drawn by hand (a
+#: form's printed labels; `ocrkit train-lines --printed`, ocrkit.lines.train_lines).
+LINE_PRINTED = 0.15
 
 
 class ConfigError(OcrkitError, ValueError):

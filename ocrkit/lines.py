@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ocrkit.data.lines import HEIGHT, LINE_CLASSES, WIDTH
+from ocrkit.config import LINE_PRINTED
 from ocrkit.errors import OcrkitError
 
 MARGIN = 2              # pixels of paper above, below and left of the ink in a fitted line
@@ -328,7 +329,6 @@ def load_line_model(path=None):
 
 
 # -- training ------------------------------------------------------------------------------------
-PRINTED = 0.15          # share of composed lines set in a font (a form's printed labels)
 NEW_CLASS_BIAS = -4.0   # a new class's starting score below the others: learnt, not guessed
 
 
@@ -349,7 +349,7 @@ def _grown(start, net) -> dict:
 
 def train_lines(*, lines: int = 8000, epochs: int = 20, batch_size: int = 16, lr: float = 3e-3,
                 width: int = WIDTH, valid_lines: int = 500, test_lines: int = 500,
-                synth_per_class: int = 200, printed: float = PRINTED, seed: int = 0,
+                synth_per_class: int = 200, printed: float = LINE_PRINTED, seed: int = 0,
                 data_dir=None, progress: bool | None = None, pools=None, init=None):
     """Train a line model with the one Trainer and CTCLoss; returns (Model, TrainResult).
 

@@ -72,6 +72,21 @@ def ruled(image: np.ndarray, lines: list, level: int = 120, every: float = 1.0) 
     return out
 
 
+def test_a_line_cropped_close_keeps_the_letters_that_touch_the_frame(model):
+    # a real photo cropped to one lower-case line (x-height 40 px in a 74 px strip): the f
+    # and the b reach its top edge, the y its bottom, the f its left edge and the y its right.
+    # What touches the frame is dropped only when far larger than a character, and an
+    # ascender, a descender or two joined letters are not
+    from ocrkit.lines import load_line_model
+    path = data_file("pages/nick_fears.png")
+    image, _ = load_page(path)
+    kept = clean_stage.clean(image).mask
+    cols = np.flatnonzero(kept.any(0))
+    assert cols[0] <= 2 and cols[-1] >= kept.shape[1] - 3          # the f and the y
+    truth = path.with_name("nick_fears.gt.txt").read_text()
+    assert cer(read_page(image, model, line_model=load_line_model()), truth) < 0.1
+
+
 def test_rule_removal_reads_a_ruled_page(model):
     image, lines = grey_page("HELLO WORLD\nLINES ON PAPER\nREAD 42 WORDS", seed=4)
     page = ruled(image, lines)

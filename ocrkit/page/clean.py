@@ -378,6 +378,10 @@ def _borders(mask, horizontal, height: float, stroke: float) -> np.ndarray:
     return keep[labels]
 
 
+EDGE_HEIGHT = 2.2   # what touches the frame is clutter when taller than this many heights ...
+EDGE_WIDTH = 3.5    # ... or wider than this many
+
+
 def remove_clutter(mask: np.ndarray, height: float, stroke: float) -> tuple[np.ndarray, dict]:
     """Drop components that are not writing: touching the frame (table edges, scraps, a hand),
     far taller than a character or far larger in area (holes, faces, shadows), and specks.
@@ -392,8 +396,10 @@ def remove_clutter(mask: np.ndarray, height: float, stroke: float) -> tuple[np.n
     widths = box[:, 3] - box[:, 1]
     area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     edge = (box[:, 0] <= 1) | (box[:, 1] <= 1) | (box[:, 2] >= hh - 1) | (box[:, 3] >= ww - 1)
-    # ... unless it is the size of a character (a photo cropped close to the writing)
-    edge &= (heights > 1.5 * height) | (widths > 2.0 * height)
+    # ... unless it is the size of a character (a photo cropped close to the writing): an
+    # ascender's letter is up to about twice the measured height (an x-height on a lower-case
+    # page), two or three joined letters several heights wide
+    edge &= (heights > EDGE_HEIGHT * height) | (widths > EDGE_WIDTH * height)
     solid = (area > 0.7 * heights * widths) & (np.minimum(heights, widths) > 0.3 * height)
     huge = (heights > 3.0 * height) | (area > 6.0 * height * height) | solid
     speck = np.maximum(heights, widths) < 0.12 * height
