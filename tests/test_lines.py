@@ -402,17 +402,3 @@ def test_printed_lines_set_the_text_in_a_font_at_the_composers_fit(rng):
     # the composer's finish (pen, blur, noise) still runs on printed lines: the ink's peak is 1
     assert np.allclose(every.reshape(3, -1).max(1), 1.0)
 
-
-def test_an_i_whose_dot_is_lost_stands_at_x_height_not_as_tall_as_an_l():
-    from ocrkit.data.lines import FRAME, LINE_CHARS, X_TOP, glyph_frames
-    stem = np.zeros((32, 32), np.float32)
-    stem[4:28, 15:18] = 1                          # a bare stroke, top to bottom of its box
-    dotted = stem.copy()
-    dotted[4:8] = 0
-    dotted[1:4, 15:18] = 1                         # a dot, a blank row, then the stem
-    i, j, l = (LINE_CHARS.index(c) for c in "ijl")
-    frames = glyph_frames(np.stack([stem, dotted, stem, stem]), np.array([i, i, j, l]))
-    assert frames[0, 0] == X_TOP and frames[2, 0] == X_TOP      # bare i and j: x-height
-    assert np.array_equal(frames[1], FRAME[i])                  # a dotted i: above it
-    assert np.array_equal(frames[3], FRAME[l])                  # an l is never changed
-    assert frames[0, 0] - frames[3, 0] > 0.4                    # an l is much the taller

@@ -74,40 +74,22 @@ def _frame() -> np.ndarray:
 
 
 FRAME = _frame()
-DOTTED = np.array([BYCLASS.index("i"), BYCLASS.index("j")])
-
-
-def glyph_frames(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(M, 2) top and bottom on a line of characters x (M, 32, 32) in [0, 1] with LINE_CHARS
-    labels y: FRAME's, except that an i or j without a blank row between its dot and its stem
-    (62% of EMNIST's i, 45% of its j: the dot lost or joined in the scan) starts at x-height.
-    Drawn from FRAME's dot height, such a bare stem would be as tall as an l, and a line model
-    would learn that a tall stroke may be an i."""
-    frames = FRAME[y].copy()
-    dotted = np.flatnonzero(np.isin(y, DOTTED))
-    if len(dotted):
-        rows = (x[dotted] > 0.5).any(2)                       # (D, 32): rows with ink
-        seen = np.maximum.accumulate(rows, 1)                 # ink at or above the row
-        below = np.maximum.accumulate(rows[:, ::-1], 1)[:, ::-1]
-        gap = (seen & below & ~rows).any(1)                   # a blank row inside the ink
-        frames[dotted[~gap], 0] = X_TOP
-    return frames
+#: x-height letters, drawn at about 0.6 of their EMNIST box: thickened (punctuation is drawn
+#: at its true size already)
+SMALL = ((FRAME[:, 1] - FRAME[:, 0]) < 0.7) & (np.arange(len(LINE_CHARS)) < len(BYCLASS))
 
 
 @dataclass
 class GlyphPool:
     """Characters to draw lines from: images uint8 (M, 32, 32) (ink 255 on 0), labels (M,)
     LINE_CHARS indices (ByClass characters canonical, punctuation at its true size), boxes
-    (M, 4) (r0, r1, c0, c1) of the ink (above half strength), synth (M,) which are synth62's,
-    frames (M, 2) the top and bottom each is drawn at on a line (FRAME's, but an i or j whose
-    dot is lost stands at x-height: `glyph_frames`). Sorted by class, EMNIST before synth
-    within a class, so each class and source is one range."""
+    (M, 4) (r0, r1, c0, c1) of the ink (above half strength), synth (M,) which are synth62's. Sorted by class, EMNIST before synth within a
+    class, so each class and source is one range."""
 
     images: np.ndarray
     labels: np.ndarray
     boxes: np.ndarray
     synth: np.ndarray
-    frames: np.ndarray
 
     def __post_init__(self):
         key = self.labels * 2 + self.synth
@@ -128,8 +110,7 @@ class GlyphPool:
         y, synth = np.asarray(y, np.int64), np.asarray(synth, bool)
         order = np.argsort(y * 2 + synth, kind="stable")
         x, y, synth = x[order], y[order], synth[order]
-        frames = glyph_frames(x, y)
-        small = ((frames[:, 1] - frames[:, 0]) < 0.7) & (y < len(BYCLASS))
+        small = SMALL[y]
         if small.any():
             x = x.copy()
             x[small] = ndimage.grey_dilation(x[small], footprint=np.array(
@@ -140,7 +121,7 @@ class GlyphPool:
         r0, r1 = rows.argmax(1), SIZE - rows[:, ::-1].argmax(1)
         c0, c1 = cols.argmax(1), SIZE - cols[:, ::-1].argmax(1)
         return cls(np.round(x[keep] * 255).astype(np.uint8), y[keep],
-                   np.stack([r0, r1, c0, c1], 1)[keep], synth[keep], frames[keep])
+                   np.stack([r0, r1, c0, c1], 1)[keep], synth[keep])
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -302,8 +283,8 @@ class LineComposer:
 
         # in capital heights (cap top 0, baseline 1, x to the right): each character's box
         size = rng.uniform(0.94, 1.06, k)
-        top = self.pool.frames[glyph, 0] + rng.normal(0, 0.025, k)
-        bottom = self.pool.frames[glyph, 1] + rng.normal(0, 0.025, k)
+        top = FRAME[cls, 0] + rng.normal(0, 0.025, k)
+        bottom = FRAME[cls, 1] + rng.normal(0, 0.025, k)
         mid = 0.5 * (top + bottom)
         lift = rng.normal(0, 0.02, n)[line] + rng.normal(0, 0.02, k)       # baseline wobble
         top, bottom = mid + (top - mid) * size + lift, mid + (bottom - mid) * size + lift
