@@ -164,7 +164,7 @@ def _windowed_logits(lines: list, model) -> np.ndarray:
     return logits           # past a line's end: zeros, never decoded (its length stops there)
 
 
-def read_lines(inks, model) -> list[LineReading]:
+def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
     """Several line crops (each (h, w), ink 1 on 0, any size) -> a LineReading each, in one
     batch: fitted to height 32 (fit_height), padded with paper on the right to the widest,
     decoded by best path (ocrkit.engine.ctc.greedy_decode). Punctuation the model reads
@@ -172,7 +172,11 @@ def read_lines(inks, model) -> list[LineReading]:
     letters and digits, so a bracket is dropped rather than read as a letter. Words are split
     as the page pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
     (word_gaps), not by the model's space class, which sees too little of the line to tell a
-    wide letter gap from a word gap; a space's confidence is its weaker neighbour's."""
+    wide letter gap from a word gap; a space's confidence is its weaker neighbour's.
+
+    With a `lexicon` ({word: log-prior}, ocrkit.page.lexicon.load), a word may become a
+    lexicon word a few edits away that explains the same columns nearly as well
+    (lexicon_word): the lexicon with insertions and deletions, as the CTC reading allows."""
     from ocrkit.engine.ctc import greedy_decode
     from ocrkit.page.segment import word_spaces
     if model.kind != "line":
@@ -194,6 +198,12 @@ def read_lines(inks, model) -> list[LineReading]:
             reading.columns[keep]
         centres = columns * STRIDE + STRIDE / 2                         # fitted pixels
         spaces = word_spaces(word_gaps(line, centres)) if len(labels) > 1 else []
+        sure = np.zeros(len(labels), bool)
+        if lexicon and len(labels):
+            labels, conf, columns, sure, spaces = _lexicon_line(
+                labels, conf, columns, spaces, np.log(np.maximum(probabilities[n], 1e-30)),
+                lengths[n], model.classes, lexicon)
+            centres = columns * STRIDE + STRIDE / 2
         text, confidence, x, probs = [], [], [], []
         for i, k in enumerate(labels):
             if i and spaces[i - 1]:
@@ -204,11 +214,119 @@ def read_lines(inks, model) -> list[LineReading]:
             text.append(model.classes[k])
             confidence.append(conf[i])
             x.append(centres[i])
-            probs.append(probabilities[n, int(columns[i])])
+            # a letter the lexicon put there: its class, as sure as its column's reading was
+            probs.append(np.eye(len(model.classes))[k] if sure[i]
+                         else probabilities[n, int(round(columns[i]))])
         out.append(LineReading("".join(text), np.array(confidence, np.float64),
                                x0 + np.array(x, np.float64) / scale,
                                np.array(probs, np.float64).reshape(-1, len(model.classes))))
     return out
+
+
+LEXICON_EDITS = 2       # a lexicon word at most this many edits from the word read ...
+LEXICON_MIN = 3         # ... of at least this many letters may take its place
+LEXICON_CANDIDATES = 12
+# what a lexicon word gains beyond the lexicon's own prior, in log-probability: a whole
+# word's CTC scores lie far apart, so the prior that suits the cuts' per-letter choices is
+# too weak here (handwritten dev pages, `make pages`: 0: 16.9% CER, 2: 16.4%, 4: 16.0%,
+# 6: 16.0%, 9: 16.3%; the smaller of the best two kept)
+LEXICON_GAIN = 4.0
+
+
+def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: list) -> str | None:
+    """The lexicon word (lower case) that should replace `word`, read from the columns of
+    log-probabilities lp (T, C) of a line model with `classes`, or None to keep it: of the
+    word and the lexicon words at most LEXICON_EDITS edits from it (rapidfuzz), the one with
+    the highest log p(it | columns) (all CTC paths, each letter's two cases as one) plus, for
+    a lexicon word, its log-prior (ocrkit.page.lexicon: BONUS less RANK_WEIGHT a decade of
+    rank) and LEXICON_GAIN. As ocrkit.page.lexicon.best_word for the cuts, the lexicon
+    settles what the ink leaves open and never invents a word it does not support; unlike
+    it, the word may gain or lose a letter (beief -> belief)."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    from ocrkit.engine.ctc import sequence_log_likelihood
+    low = word.lower()
+    if len(low) < LEXICON_MIN or not low.isalpha() or not low.isascii():
+        return None
+    found = process.extract(low, words, scorer=Levenshtein.distance,
+                            score_cutoff=LEXICON_EDITS, limit=LEXICON_CANDIDATES)
+    options = [low] + [w for w, _, _ in found if w != low and w.isalpha() and w.isascii()]
+    if len(options) == 1:
+        return None
+    index = {c: i for i, c in enumerate(classes)}
+    merged = lp.copy()                         # a letter's column log-probability, either case
+    for c in "abcdefghijklmnopqrstuvwxyz":
+        if c in index and c.upper() in index:
+            merged[:, index[c]] = np.logaddexp(lp[:, index[c]], lp[:, index[c.upper()]])
+    if any(ch not in index for w in options for ch in w):
+        return None
+    width = max(map(len, options))
+    labels = np.full((len(options), width), -1, np.int64)
+    for n, w in enumerate(options):
+        labels[n, :len(w)] = [index[ch] for ch in w]
+    score = sequence_log_likelihood(np.broadcast_to(merged, (len(options),) + lp.shape),
+                                    labels)
+    score += np.array([lexicon[w] + LEXICON_GAIN if w in lexicon else 0.0 for w in options])
+    best = int(np.argmax(score))
+    return options[best] if best else None
+
+
+def _lexicon_line(labels, conf, columns, spaces, lp, length, classes, lexicon):
+    """One line's reading (class indices, confidences, columns, spaces after each character)
+    with each word looked up in the lexicon (lexicon_word, over the columns between its
+    neighbours'). A replaced word's letters keep the case the reading gave the word (ALL
+    CAPS, Capitalised or as read) and the columns of the letters they align with; a letter
+    put in between two is placed between their columns. -> the same, and `sure` (k,) the
+    letters the lexicon chose."""
+    from rapidfuzz.distance import Levenshtein
+    words = _word_list(lexicon)
+    index = {c: i for i, c in enumerate(classes)}
+    starts = [0] + [i + 1 for i, s in enumerate(spaces) if s]
+    ends = starts[1:] + [len(labels)]
+    out = ([], [], [], [], [])                  # labels, conf, columns, sure, space after
+    for a, b in zip(starts, ends):
+        read = "".join(classes[k] for k in labels[a:b])
+        lo = int(columns[a - 1] + columns[a]) // 2 + 1 if a else 0
+        hi = int(columns[b - 1] + columns[b]) // 2 + 1 if b < len(labels) else int(length)
+        new = lexicon_word(lp[lo:hi], read, classes, lexicon, words)
+        cols, cf = columns[a:b].astype(np.float64), conf[a:b]
+        if new is None:
+            out[0].extend(labels[a:b]), out[1].extend(cf), out[2].extend(cols)
+            out[3].extend([False] * (b - a))
+        else:
+            if read.isupper():
+                new = new.upper()
+            elif read[0].isupper():
+                new = new.capitalize()
+            placed = np.zeros(len(new))
+            for tag, i1, i2, j1, j2 in Levenshtein.opcodes(read.lower(), new.lower()):
+                if i2 - i1 == j2 - j1:
+                    placed[j1:j2] = cols[i1:i2]
+                elif j2 > j1:
+                    left = cols[i1 - 1] if i1 else cols[0] - 1
+                    right = cols[i2] if i2 < len(cols) else cols[-1] + 1
+                    placed[j1:j2] = np.linspace(left, right, j2 - j1 + 2)[1:-1]
+            out[0].extend(index[ch] for ch in new)
+            out[1].extend([float(np.min(cf))] * len(new))
+            out[2].extend(placed)
+            out[3].extend([True] * len(new))
+        out[4].extend([False] * (len(out[0]) - len(out[4]) - 1) + [True])
+    after = out[4][:-1]
+    return (np.array(out[0], np.int64), np.array(out[1]), np.array(out[2]),
+            np.array(out[3], bool), after)
+
+
+def _word_list(lexicon: dict) -> list:
+    """The lexicon's words as a list (what rapidfuzz searches), made once per lexicon."""
+    cached = _WORD_LISTS.get(id(lexicon))
+    if cached is None or cached[0] is not lexicon:
+        cached = (lexicon, list(lexicon))
+        _WORD_LISTS[id(lexicon)] = cached
+    return cached[1]
+
+
+_WORD_LISTS: dict = {}
 
 
 def page_text(readings: list[LineReading], model, context: bool = True,

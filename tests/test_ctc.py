@@ -9,7 +9,8 @@ import pytest
 
 from ocrkit.engine import Network, check_gradients
 from ocrkit.engine.conv import Columns
-from ocrkit.engine.ctc import CTCLoss, ctc_loss, greedy_decode, log_softmax
+from ocrkit.engine.ctc import (CTCLoss, ctc_loss, greedy_decode, log_softmax,
+                               sequence_log_likelihood)
 from ocrkit.engine.gradcheck import numeric_gradient, relative_error
 
 TOL = 1e-6
@@ -48,6 +49,15 @@ def test_loss_is_the_sum_over_all_alignments_with_variable_lengths(rng):
     expected = [all_alignments_loss(logits[i], labels[i][labels[i] >= 0], lengths[i])
                 for i in range(5)]
     assert np.allclose(losses, expected, rtol=1e-10)
+
+
+def test_sequence_log_likelihood_scores_candidates_by_all_their_alignments(rng):
+    # candidate readings of the same columns, as the lexicon compares them
+    lp = log_softmax(rng.normal(size=(5, 3)))
+    labels = np.array([[1, 2, -1], [1, 1, -1], [2, 1, 2]])
+    scores = sequence_log_likelihood(np.broadcast_to(lp, (3, 5, 3)), labels)
+    expected = [-all_alignments_loss(lp, row[row >= 0], 5) for row in labels]
+    assert np.allclose(scores, expected, rtol=1e-10)
 
 
 def test_gradient_matches_finite_differences_with_variable_lengths(rng):

@@ -402,3 +402,45 @@ def test_printed_lines_set_the_text_in_a_font_at_the_composers_fit(rng):
     # the composer's finish (pen, blur, noise) still runs on printed lines: the ink's peak is 1
     assert np.allclose(every.reshape(3, -1).max(1), 1.0)
 
+
+
+def test_the_lexicon_may_give_a_line_models_word_a_letter_it_missed():
+    # columns read "helo" (the second l only half as likely as a blank in its column): the
+    # lexicon puts it back, since "hello" explains the columns nearly as well; a word the
+    # columns clearly spell otherwise ("xqz") and a lexicon word read as it is stay
+    from ocrkit.lines import lexicon_word
+    from ocrkit.page.lexicon import load
+    classes = list(LINE_CLASSES)
+    lexicon = load()
+    words = list(lexicon)
+
+    def columns(*steps):
+        lp = np.full((len(steps), len(classes)), np.log(1e-4))
+        for t, step in enumerate(steps):
+            for ch, p in step.items():
+                lp[t, 0 if ch == "_" else classes.index(ch)] = np.log(p)
+        return lp
+
+    sure = {"_": 0.999}
+    helo = columns({"h": 0.99}, sure, {"e": 0.99}, sure, {"l": 0.99}, sure,
+                   {"_": 0.6, "l": 0.35}, {"o": 0.99}, sure)
+    assert lexicon_word(helo, "helo", classes, lexicon, words) == "hello"
+    clear = columns({"x": 0.99}, sure, {"q": 0.99}, sure, {"z": 0.99}, sure)
+    assert lexicon_word(clear, "xqz", classes, lexicon, words) is None
+    hello = columns({"h": 0.99}, sure, {"e": 0.99}, sure, {"l": 0.99}, sure, {"l": 0.99},
+                    sure, {"o": 0.99}, sure)
+    assert lexicon_word(hello, "hello", classes, lexicon, words) is None
+
+
+def test_the_lexicon_corrects_a_real_line_read_whole(line_model):
+    # a real photo (nick_hello_cv, "Hello computer Vision"): read without the lexicon the
+    # line model drops the first i of Vision; with it the word is whole
+    from conftest import data_file
+    from ocrkit.page.read import read_page
+    path = data_file("pages/nick_hello_cv.jpg")
+    model = modelfile.load(modelfile.default_model_path())
+    truth = path.with_name("nick_hello_cv.gt.txt").read_text()
+    plain = read_page(path, model, line_model=line_model, lexicon=False)
+    looked_up = read_page(path, model, line_model=line_model)
+    assert error_rates(looked_up.text, truth)["cer"] < error_rates(plain.text, truth)["cer"]
+    assert "vision" in looked_up.text.lower()

@@ -39,6 +39,45 @@ def _logsumexp3(a, b, c):
     return np.logaddexp(np.logaddexp(a, b), c)
 
 
+def _forward(lp, labels, inside, label_lengths, input_lengths, blank):
+    """The alpha recurrence over a batch of log-probabilities lp (N, T, C): (ext (N, S), the
+    extended label sequences; skip (N, S), where s-2 -> s is allowed; lpe (N, T, S), lp at
+    each state; alpha (T, N, S + 2), with two always-empty states in front so s-1 and s-2
+    need no special case; losses (N,), -log p(labels | lp))."""
+    n, t_max, _ = lp.shape
+    s_max = 2 * labels.shape[1] + 1
+    ext = np.full((n, s_max), blank, np.int64)                 # l': blank, l1, blank, l2, ...
+    ext[:, 1::2] = np.where(inside, labels, blank)
+    skip = np.zeros((n, s_max), bool)                          # s-2 -> s allowed
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    lpe = np.take_along_axis(lp, ext[:, None, :], axis=2)      # (N, T, S): lp at each state
+    alpha = np.full((t_max, n, s_max + 2), _NEG, dtype=lp.dtype)
+    alpha[0, :, 2] = lpe[:, 0, 0]
+    alpha[0, :, 3] = np.where(label_lengths > 0, lpe[:, 0, 1], _NEG)
+    for t in range(1, t_max):
+        a = alpha[t - 1]
+        alpha[t, :, 2:] = lpe[:, t] + _logsumexp3(a[:, 2:], a[:, 1:-1],
+                                                  np.where(skip, a[:, :-2], _NEG))
+    rows = np.arange(n)
+    end = alpha[input_lengths - 1, rows]                       # (N, S + 2) at each last step
+    last = 2 * label_lengths
+    losses = -np.logaddexp(end[rows, last + 2], end[rows, last + 1])
+    return ext, skip, lpe, alpha, losses
+
+
+def sequence_log_likelihood(lp: np.ndarray, labels: np.ndarray, blank: int = BLANK
+                            ) -> np.ndarray:
+    """log p(labels[n] | lp[n]) for each of N label sequences (N, L), -1 padded, under
+    log-probabilities lp (N, T, C) (all paths summed, as the loss; no gradient): how well
+    each candidate reading explains the same columns, e.g. the words of a lexicon."""
+    lp = np.asarray(lp)
+    labels = np.asarray(labels, np.int64).reshape(len(lp), -1)
+    lengths = (labels >= 0).sum(1)
+    inside = np.arange(labels.shape[1]) < lengths[:, None]
+    return -_forward(lp, labels, inside, lengths, np.full(len(lp), lp.shape[1], np.int64),
+                     blank)[4]
+
+
 def ctc_loss(logits: np.ndarray, labels: np.ndarray, label_lengths=None, input_lengths=None,
              blank: int = BLANK) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample CTC losses and the gradient of their sum with respect to the logits.
@@ -69,26 +108,11 @@ def ctc_loss(logits: np.ndarray, labels: np.ndarray, label_lengths=None, input_l
     if np.any(inside & ((labels < 0) | (labels >= c) | (labels == blank))):
         raise ValueError(f"labels must be classes 0..{c - 1} other than the blank ({blank})")
 
-    s_max = 2 * width + 1
-    ext = np.full((n, s_max), blank, np.int64)                 # l': blank, l1, blank, l2, ...
-    ext[:, 1::2] = np.where(inside, labels, blank)
-    skip = np.zeros((n, s_max), bool)                          # s-2 -> s allowed
-    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
     lp = log_softmax(logits)
-    lpe = np.take_along_axis(lp, ext[:, None, :], axis=2)      # (N, T, S): lp at each state
+    ext, skip, lpe, alpha, losses = _forward(lp, labels, inside, label_lengths, input_lengths,
+                                             blank)
+    s_max = ext.shape[1]
     last = 2 * label_lengths                                   # index of the final blank
-    rows = np.arange(n)
-
-    # alpha, with two always-empty states in front so s-1 and s-2 need no special case
-    alpha = np.full((t_max, n, s_max + 2), _NEG, dtype=lp.dtype)
-    alpha[0, :, 2] = lpe[:, 0, 0]
-    alpha[0, :, 3] = np.where(label_lengths > 0, lpe[:, 0, 1], _NEG)
-    for t in range(1, t_max):
-        a = alpha[t - 1]
-        alpha[t, :, 2:] = lpe[:, t] + _logsumexp3(a[:, 2:], a[:, 1:-1],
-                                                  np.where(skip, a[:, :-2], _NEG))
-    end = alpha[input_lengths - 1, rows]                       # (N, S + 2) at each last step
-    losses = -np.logaddexp(end[rows, last + 2], end[rows, last + 1])
 
     # beta, with two always-empty states behind; each sample starts at its own last step
     beta = np.full((t_max + 1, n, s_max + 2), _NEG, dtype=lp.dtype)

@@ -87,11 +87,13 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     if alphabet:
         allowed &= np.isin(classes, sorted(alphabet_classes(alphabet, model.classes)))
     to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
+    words_of = lexicon_stage.load(None if lexicon is True else str(lexicon)) \
+        if lexicon and context else None
     found, junk = None, np.zeros(len(lines), bool)
     if line_model is not None and recognizer != "cuts":
         from ocrkit.lines import in_capitals, line_crops, read_lines
         inks, origins = line_crops(cleaned, lines, atoms)
-        readings = read_lines(inks, line_model)
+        readings = read_lines(inks, line_model, words_of)
         by_line, junk = _by_line_model(readings, inks, origins, line_model, model, classes,
                                        allowed, cleaned, to_file)
         if recognizer == "line" or not in_capitals(readings):
@@ -105,8 +107,6 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                                      + ("the cuts" if used == "cuts" else "the line model"),
                                      {"recognizer": recognizer, "used": used}))
     index = dict(zip(model.classes, range(len(classes))))
-    words_of = lexicon_stage.load(None if lexicon is True else str(lexicon)) \
-        if lexicon and context else None
     for chars, words, work, probs in found:
         for word in words:
             if context:
