@@ -274,6 +274,10 @@ class AutoencodeConfig(RunConfig):
     noise: float = option(0.0, Number(float, 0, 1, high_open=True),
                           "Denoising: train on inputs with this share of pixels set to 0 or 1 "
                           "(salt and pepper); targets stay clean.")
+    reframe: float = option(0.0, Number(float, 0, 1),
+                            "Train with this share of each batch in NIST36's framing, input "
+                            "and target alike: larger in the frame, harder strokes "
+                            "(ocrkit.data.augment.Reframe).")
     dtype: str = like(TrainConfig, "dtype")
 
 

@@ -234,6 +234,8 @@ class Trainer:
                 xb, tb = x[idx], target[idx]
                 if self.augment is not None:
                     xb = self.augment(xb, rng)
+                    if isinstance(xb, tuple):       # (inputs, targets): data.augment.Paired
+                        xb, tb = xb
                 out = net.forward(xb, train=True, logits=loss.takes_logits)
                 value = loss.forward(out, tb)
                 if self._first_loss is None and math.isfinite(value):
@@ -319,7 +321,7 @@ def train_model(specs: list[dict], train, valid, config=None, *, start_from: dic
     """
     from ocrkit import modelfile
     from ocrkit.config import AutoencodeConfig, CONFIGS, TrainConfig
-    from ocrkit.data.augment import Augment, SaltAndPepper
+    from ocrkit.data.augment import Augment, Paired, Reframe, SaltAndPepper
     from ocrkit.engine import SoftmaxCrossEntropy, SquaredError, make_optimizer
 
     config = TrainConfig() if config is None else config
@@ -357,8 +359,10 @@ def train_model(specs: list[dict], train, valid, config=None, *, start_from: dic
             model.history = s["history"]
             modelfile.dump_atomic({"format": "ocrkit-checkpoint", "model": model.to_dict(),
                                    "state": s}, checkpoint_to)
-    noise = getattr(config, "noise", 0.0)
+    noise, reframe = getattr(config, "noise", 0.0), getattr(config, "reframe", 0.0)
     corrupt = SaltAndPepper(noise) if noise else None
+    # a reframed image is the target too (noise, if any, on top of it); validation as it is
+    batches = Paired(Reframe(share=reframe), corrupt) if reframe else corrupt
     opt = make_optimizer(config.optimizer, config.lr, config.weight_decay)
     if head_lr is not None:     # the output layer's parameters at head_lr, the rest at lr
         opt.scales = {f"{net.names[j]}.{k}": head_lr / config.lr
@@ -370,7 +374,7 @@ def train_model(specs: list[dict], train, valid, config=None, *, start_from: dic
                       schedule=config.schedule, step_size=config.step_size,
                       gamma=config.gamma, patience=config.patience, seed=config.seed,
                       balance=balance,
-                      augment=corrupt or (Augment() if getattr(config, "augment", False)
+                      augment=batches or (Augment() if getattr(config, "augment", False)
                                           else None),
                       checkpoint=save_checkpoint, progress=progress, desc=desc,
                       keep_best=keep_best)

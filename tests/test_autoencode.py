@@ -137,6 +137,35 @@ def test_trainer_corrupts_inputs_only_the_target_stays_clean(rng):
     assert np.abs(out - x.mean(axis=0)).max() < 0.05
 
 
+def test_paired_batches_change_the_target_with_the_input(rng):
+    """With a transform that turns every image upside down (Paired, as --reframe is), the
+    network learns to output the turned image: the transformed targets reached the loss."""
+    from ocrkit.data.augment import Paired
+    x = rng.uniform(0.2, 0.8, size=(256, 4, 4)).astype(np.float32)
+    x[:, :2] *= 0.3                                  # top rows darker: turned, the bottom ones
+    net = Network(autoencoder_specs([8], "relu", 16), (4, 4), rng)
+    Trainer(net, SquaredError(), Adam(0.01), epochs=40, progress=False, schedule="constant",
+            augment=Paired(lambda xb, r: xb[:, ::-1].copy())).fit(x, x)
+    out = net.predict(x).reshape(-1, 4, 4)
+    assert np.abs(out - x[:, ::-1]).mean() < 0.5 * np.abs(out - x).mean()
+
+
+def test_reframe_enlarges_a_share_of_the_characters_within_the_frame(rng):
+    from ocrkit.data.augment import Reframe
+    x = np.zeros((200, 32, 32), np.float32)
+    x[:, 10:22, 12:20] = 0.7                         # a 12x8 block, grey like EMNIST's edges
+    out = Reframe(share=0.5)(x, rng)
+    assert np.array_equal(x[:, 10:22, 12:20], np.full((200, 12, 8), 0.7, np.float32))
+    changed = (out != x).any(axis=(1, 2))
+    assert 0.35 < changed.mean() < 0.65
+    rows = (out[changed] > 0.25).any(2)
+    tall = rows.sum(1)
+    assert tall.min() >= 20 and tall.max() <= 31                  # 22-30 px, within the frame
+    assert out[changed].max(axis=(1, 2)).mean() > 0.8             # harder strokes (0.7 before)
+    assert np.array_equal(out[~changed], x[~changed])
+    assert np.array_equal(Reframe(share=0.0)(x, rng), x)
+
+
 def test_train_model_autoencoder_kind_round_trips_through_a_model_file(tmp_path, rng):
     x = rng.uniform(size=(300, 32, 32)).astype(np.float32) ** 3
     y = np.arange(300) % 3
