@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ocrkit.data.lines import HEIGHT, LINE_CLASSES, WIDTH
 from ocrkit.config import LINE_PRINTED
+from ocrkit.data.lines import HEIGHT, LINE_CLASSES, WIDTH
 from ocrkit.errors import OcrkitError
 
 MARGIN = 2              # pixels of paper above, below and left of the ink in a fitted line
@@ -187,7 +187,10 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
         return []
     logits = _windowed_logits([f[0] for f in fitted], model)
     from ocrkit.engine.ctc import log_softmax
-    probabilities = np.exp(log_softmax(logits))
+    log_p = log_softmax(logits)
+    probabilities = np.exp(log_p)
+    words = list(lexicon) if lexicon else []        # what rapidfuzz searches
+    one_hot = np.eye(len(model.classes))
     lengths = [-(-f[0].shape[1] // STRIDE) for f in fitted]
     text_class = np.array([c.isalnum() for c in model.classes])     # not blank, space, marks
     out = []
@@ -201,8 +204,8 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
         sure = np.zeros(len(labels), bool)
         if lexicon and len(labels):
             labels, conf, columns, sure, spaces = _lexicon_line(
-                labels, conf, columns, spaces, np.log(np.maximum(probabilities[n], 1e-30)),
-                lengths[n], model.classes, lexicon)
+                labels, conf, columns, spaces, log_p[n, :lengths[n]], model.classes, lexicon,
+                words)
             centres = columns * STRIDE + STRIDE / 2
         text, confidence, x, probs = [], [], [], []
         for i, k in enumerate(labels):
@@ -215,8 +218,7 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
             confidence.append(conf[i])
             x.append(centres[i])
             # a letter the lexicon put there: its class, as sure as its column's reading was
-            probs.append(np.eye(len(model.classes))[k] if sure[i]
-                         else probabilities[n, int(round(columns[i]))])
+            probs.append(one_hot[k] if sure[i] else probabilities[n, int(round(columns[i]))])
         out.append(LineReading("".join(text), np.array(confidence, np.float64),
                                x0 + np.array(x, np.float64) / scale,
                                np.array(probs, np.float64).reshape(-1, len(model.classes))))
@@ -272,61 +274,44 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: list)
     return options[best] if best else None
 
 
-def _lexicon_line(labels, conf, columns, spaces, lp, length, classes, lexicon):
+def _lexicon_line(labels, conf, columns, spaces, lp, classes, lexicon, words):
     """One line's reading (class indices, confidences, columns, spaces after each character)
-    with each word looked up in the lexicon (lexicon_word, over the columns between its
-    neighbours'). A replaced word's letters keep the case the reading gave the word (ALL
-    CAPS, Capitalised or as read) and the columns of the letters they align with; a letter
-    put in between two is placed between their columns. -> the same, and `sure` (k,) the
-    letters the lexicon chose."""
+    under its columns' log-probabilities lp (T, C), with each word looked up in the lexicon
+    (lexicon_word, over the columns between its neighbours'). A replaced word's letters keep
+    the case the reading gave the word (ALL CAPS, Capitalised or as read) and the columns of
+    the letters they align with; a letter put in between two is placed between their
+    columns. -> the same, and `sure` (k,) the letters the lexicon chose."""
     from rapidfuzz.distance import Levenshtein
-    words = _word_list(lexicon)
     index = {c: i for i, c in enumerate(classes)}
     starts = [0] + [i + 1 for i, s in enumerate(spaces) if s]
     ends = starts[1:] + [len(labels)]
-    out = ([], [], [], [], [])                  # labels, conf, columns, sure, space after
+    new_labels, new_conf, new_cols, sure, after = [], [], [], [], []
     for a, b in zip(starts, ends):
         read = "".join(classes[k] for k in labels[a:b])
         lo = int(columns[a - 1] + columns[a]) // 2 + 1 if a else 0
-        hi = int(columns[b - 1] + columns[b]) // 2 + 1 if b < len(labels) else int(length)
+        hi = int(columns[b - 1] + columns[b]) // 2 + 1 if b < len(labels) else len(lp)
         new = lexicon_word(lp[lo:hi], read, classes, lexicon, words)
-        cols, cf = columns[a:b].astype(np.float64), conf[a:b]
+        cols = columns[a:b].astype(np.float64)
         if new is None:
-            out[0].extend(labels[a:b]), out[1].extend(cf), out[2].extend(cols)
-            out[3].extend([False] * (b - a))
+            word, word_conf, placed, chosen = labels[a:b], conf[a:b], cols, False
         else:
-            if read.isupper():
-                new = new.upper()
-            elif read[0].isupper():
-                new = new.capitalize()
+            new = new.upper() if read.isupper() else new.capitalize() if read[0].isupper() \
+                else new
             placed = np.zeros(len(new))
-            for tag, i1, i2, j1, j2 in Levenshtein.opcodes(read.lower(), new.lower()):
+            for _, i1, i2, j1, j2 in Levenshtein.opcodes(read.lower(), new.lower()):
                 if i2 - i1 == j2 - j1:
                     placed[j1:j2] = cols[i1:i2]
                 elif j2 > j1:
                     left = cols[i1 - 1] if i1 else cols[0] - 1
                     right = cols[i2] if i2 < len(cols) else cols[-1] + 1
                     placed[j1:j2] = np.linspace(left, right, j2 - j1 + 2)[1:-1]
-            out[0].extend(index[ch] for ch in new)
-            out[1].extend([float(np.min(cf))] * len(new))
-            out[2].extend(placed)
-            out[3].extend([True] * len(new))
-        out[4].extend([False] * (len(out[0]) - len(out[4]) - 1) + [True])
-    after = out[4][:-1]
-    return (np.array(out[0], np.int64), np.array(out[1]), np.array(out[2]),
-            np.array(out[3], bool), after)
-
-
-def _word_list(lexicon: dict) -> list:
-    """The lexicon's words as a list (what rapidfuzz searches), made once per lexicon."""
-    cached = _WORD_LISTS.get(id(lexicon))
-    if cached is None or cached[0] is not lexicon:
-        cached = (lexicon, list(lexicon))
-        _WORD_LISTS[id(lexicon)] = cached
-    return cached[1]
-
-
-_WORD_LISTS: dict = {}
+            word = [index[ch] for ch in new]
+            word_conf, chosen = [float(np.min(conf[a:b]))] * len(new), True
+        new_labels.extend(word), new_conf.extend(word_conf), new_cols.extend(placed)
+        sure.extend([chosen] * len(word))
+        after.extend([False] * (len(word) - 1) + [True])       # a space after each word ...
+    return (np.array(new_labels, np.int64), np.array(new_conf), np.array(new_cols),
+            np.array(sure, bool), after[:-1])                  # ... but the last
 
 
 def page_text(readings: list[LineReading], model, context: bool = True,
