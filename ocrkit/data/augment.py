@@ -140,6 +140,20 @@ class SaltAndPepper:
         return self(x, np.random.default_rng(seed))
 
 
+def ink_boxes(x: np.ndarray, level: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The ink boxes of images x (N, H, W): ((N, 4) ints r0, r1, c0, c1, ends exclusive, of
+    the rows and columns holding a pixel above `level`; (N,) bool which images hold any). A
+    blank image's box is the whole frame."""
+    n, h, w = x.shape
+    ink = x > level
+    rows, cols = ink.any(2), ink.any(1)
+    has = rows.any(1)
+    box = np.stack([rows.argmax(1), h - rows[:, ::-1].argmax(1),
+                    cols.argmax(1), w - cols[:, ::-1].argmax(1)], 1)
+    box[~has] = (0, h, 0, w)
+    return box, has
+
+
 @dataclass(frozen=True)
 class Reframe:
     """EMNIST characters in the framing of NIST36's (the HW5 .mat files): larger in the frame
@@ -161,28 +175,23 @@ class Reframe:
         if not len(pick):
             return x
         sub = np.asarray(x[pick], np.float32)
-        ink = sub > 0.25
-        rows, cols = ink.any(2), ink.any(1)
-        blank = ~rows.any(1)
-        top = np.where(blank, 0, rows.argmax(1))
-        bottom = np.where(blank, h - 1, h - 1 - rows[:, ::-1].argmax(1))
-        left = np.where(blank, 0, cols.argmax(1))
-        right = np.where(blank, w - 1, w - 1 - cols[:, ::-1].argmax(1))
-        bh, bw = bottom - top + 1.0, right - left + 1.0
+        box, has = ink_boxes(sub, 0.25)
+        r0, r1, c0, c1 = box.T
+        bh, bw = (r1 - r0).astype(np.float64), (c1 - c0).astype(np.float64)
         k = len(pick)
         s = rng.uniform(*self.extent, k) / np.maximum(bh, bw)
         a = rng.uniform(-self.aspect, self.aspect, k)
         sy = np.minimum(s * (1 + a), (h - 1) / bh)          # the box stays inside the frame
         sx = np.minimum(s * (1 - a), (w - 1) / bw)
         t = rng.uniform(-self.shift, self.shift, (k, 2))
-        # output pixel (i, j) reads source ((i - centre - t) / scale + the box's centre)
-        grid_r, grid_c = np.mgrid[:h, :w].reshape(2, 1, -1).astype(np.float64)
-        r = (grid_r - (h - 1) / 2 - t[:, :1]) / sy[:, None] + ((top + bottom) / 2)[:, None]
-        c = (grid_c - (w - 1) / 2 - t[:, 1:]) / sx[:, None] + ((left + right) / 2)[:, None]
-        out = bilinear(sub, r.astype(np.float32), c.astype(np.float32)).reshape(k, h, w)
+        # warp_coordinates scales about the frame's centre; moved to the box's centre
+        r, c = warp_coordinates(sub.shape, (sy + sx) / 2, (sy - sx) / (sy + sx), 0.0, 0.0, t)
+        r = r + ((r0 + r1 - 1) / 2 - (h - 1) / 2)[:, None].astype(np.float32)
+        c = c + ((c0 + c1 - 1) / 2 - (w - 1) / 2)[:, None].astype(np.float32)
+        out = bilinear(sub, r, c).reshape(k, h, w)
         gain = rng.uniform(*self.contrast, (k, 1, 1)).astype(np.float32)
         out = np.clip((out - 0.5) * gain + 0.5, 0, 1)
-        out[blank] = sub[blank]
+        out[~has] = sub[~has]
         x = np.array(x, copy=True)
         x[pick] = out.astype(x.dtype, copy=False)
         return x

@@ -115,13 +115,9 @@ class GlyphPool:
             x = x.copy()
             x[small] = ndimage.grey_dilation(x[small], footprint=np.array(
                 [[[0, 1, 0], [1, 1, 1], [0, 1, 0]]], bool))
-        ink = x > 0.5
-        rows, cols = ink.any(2), ink.any(1)
-        keep = rows.any(1)
-        r0, r1 = rows.argmax(1), SIZE - rows[:, ::-1].argmax(1)
-        c0, c1 = cols.argmax(1), SIZE - cols[:, ::-1].argmax(1)
-        return cls(np.round(x[keep] * 255).astype(np.uint8), y[keep],
-                   np.stack([r0, r1, c0, c1], 1)[keep], synth[keep])
+        from ocrkit.data.augment import ink_boxes
+        boxes, keep = ink_boxes(x, 0.5)
+        return cls(np.round(x[keep] * 255).astype(np.uint8), y[keep], boxes[keep], synth[keep])
 
     def __len__(self) -> int:
         return len(self.labels)
