@@ -154,3 +154,26 @@ def test_dense_on_two_threads_matches_one_thread():
         return y, dense.backward(dout), dense.grads["W"].copy(), dense.grads["b"].copy()
     for a, b in zip(*one_and_two(run)):
         assert np.allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("rows", [10, 300])      # split by K (then summed), split by rows
+def test_matmul_tn_gives_the_product_either_way_it_splits(two_threads, rows):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((BIG // 64, rows)).astype(np.float32)
+    b = rng.standard_normal((BIG // 64, 32)).astype(np.float32)
+    out = np.empty((rows, 32), np.float32)
+    threads.matmul_tn(a, b, out)
+    expected = a.astype(np.float64).T @ b
+    assert np.abs(out - expected).max() < 1e-4 * np.abs(expected).max()
+
+
+def test_relu_on_two_threads_is_bit_for_bit_the_one_thread_relu():
+    from ocrkit.engine.layers import ReLU
+    x = np.random.default_rng(7).standard_normal((64, 16, 16, 32)).astype(np.float32)
+
+    def run():
+        relu = ReLU()
+        return relu.forward(x, train=True), relu.backward(x)
+    (y1, d1), (y2, d2) = one_and_two(run)
+    assert np.array_equal(y1, y2) and np.array_equal(d1, d2)
+    assert np.array_equal(y1, np.maximum(x, 0))

@@ -157,9 +157,7 @@ class Conv2D(Layer):
     def backward(self, dout, need_dx=True):
         cols, x_shape = self.cache
         g = dout.reshape(-1, self.f)
-        # the weight gradient cols.T @ dout, split by its rows (each part sums over the batch)
-        threads.run(lambda part: np.matmul(cols[:, part].T, g, out=self._gwb[part]),
-                    len(self._wb), len(g))
+        threads.matmul_tn(cols, g, out=self._gwb)          # the weight gradient cols.T @ g
         if not need_dx:
             return None
         n = x_shape[0]
@@ -238,7 +236,7 @@ class MaxPool2D(Layer):
         col_of = np.zeros(out.shape, np.uint8) if train else None
         threads.run(lambda part: self._pool(x[part], out[part],
                                             *((row_of[part], col_of[part]) if train else ())),
-                    n, x[0].size)
+                    n, x[:1].size)
         self.cache = (row_of, col_of, x.shape) if train else None
         return out
 
@@ -265,7 +263,7 @@ class MaxPool2D(Layer):
         n, p = dout.shape[0], self.size
         d6 = np.empty((n, self.ho, p, self.wo, p, self.c), dtype=dout.dtype)
         threads.run(lambda part: self._unpool(dout[part], row_of[part], col_of[part],
-                                              d6[part]), n, d6[0].size)
+                                              d6[part]), n, d6[:1].size)
         covered = d6.reshape(n, self.ho * p, self.wo * p, self.c)
         if covered.shape == tuple(x_shape):
             dx = covered

@@ -61,7 +61,7 @@ class Dense(Layer):
 
     def backward(self, dout, need_dx=True):
         x, w, gw = self.cache, self.params["W"], self.grads["W"]
-        threads.run(lambda rows: np.matmul(x[:, rows].T, dout, out=gw[rows]), len(gw), len(x))
+        threads.matmul_tn(x, dout, out=gw)
         np.sum(dout, axis=0, out=self.grads["b"])
         if not need_dx:
             return None
@@ -113,13 +113,23 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
+    """max(x, 0), the batch split in the engine's threads. x: any shape (N, ...)."""
+
     def forward(self, x, train=False):
-        mask = x > 0
+        mask, y = np.empty(x.shape, bool), np.empty_like(x)
+
+        def part(rows):
+            np.greater(x[rows], 0, out=mask[rows])
+            np.multiply(x[rows], mask[rows], out=y[rows])
+        threads.run(part, len(x), x[:1].size)
         self.cache = mask
-        return x * mask
+        return y
 
     def backward(self, dout, need_dx=True):
-        return dout * self.cache
+        dx = np.empty_like(dout)
+        threads.run(lambda rows: np.multiply(dout[rows], self.cache[rows], out=dx[rows]),
+                    len(dout), dout[:1].size)
+        return dx
 
 
 class Identity(Layer):

@@ -23,8 +23,11 @@ import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 MAX_THREADS = 4
 GRAIN = 1 << 16             # values below which a part is not worth a thread's hand-off
+SHORT = 64                  # rows of a product under which matmul_tn splits its inner axis
 _VARIABLES = ("OCRKIT_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 _threads: int | None = None
@@ -85,16 +88,37 @@ def run(fn, n: int, size: int = 1) -> None:
     if n * size < 2 * GRAIN or get_threads() == 1:      # the common small case, at once
         fn(slice(0, n))
         return
-    slices = parts(n, size)
+    _all([lambda part=part: fn(part) for part in parts(n, size)])
+
+
+def _all(calls: list) -> None:
+    """Every call at once: the first on the calling thread, the rest in the pool."""
     global _pool
-    if _pool is None:
+    if len(calls) > 1 and _pool is None:
         _pool = ThreadPoolExecutor(get_threads() - 1, thread_name_prefix="ocrkit-engine")
-    futures = [_pool.submit(fn, s) for s in slices[1:]]
+    futures = [_pool.submit(call) for call in calls[1:]]
     try:
-        fn(slices[0])
+        calls[0]()
     finally:
         for f in futures:
             f.result()
+
+
+def matmul_tn(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """out = a.T @ b for a: (K, M), b: (K, N), as a weight gradient is (K the batch's rows),
+    in the engine's threads. An out of many rows is split by them (each part sums over all
+    of K); a short one (the first convolution's: 10 rows) by K, each part's product over its
+    rows of a and b, then their sum: split by out's rows, every part would read all of b."""
+    if len(out) >= SHORT:
+        run(lambda rows: np.matmul(a[:, rows].T, b, out=out[rows]), len(out), len(a))
+        return
+    by_k = parts(len(a), a.shape[1] + b.shape[1])
+    if len(by_k) == 1:
+        np.matmul(a.T, b, out=out)
+        return
+    partial = np.empty((len(by_k), *out.shape), dtype=out.dtype)
+    _all([lambda i=i, k=k: np.matmul(a[k].T, b[k], out=partial[i]) for i, k in enumerate(by_k)])
+    np.sum(partial, axis=0, out=out)
 
 
 _controller = None
