@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from ocrkit.config import RunConfig
 from ocrkit.engine import Network, schedule_lr
+from ocrkit.engine import threads
 from ocrkit.engine.optim import Optimizer
 from ocrkit.engine.specs import arch_specs, mlp_specs  # noqa: F401  (the CLI builds specs here)
 from ocrkit.errors import OcrkitError
@@ -130,6 +131,10 @@ class Trainer:
         `valid` is (x, target) for per-epoch scores and early stopping; `resume` is a state
         dict from an earlier checkpoint.
         """
+        with threads.blas_limited():        # the engine splits its GEMMs among its threads
+            return self._fit(x, target, valid, resume)
+
+    def _fit(self, x, target, valid, resume) -> TrainResult:
         net, opt = self.net, self.opt
         x = np.asarray(x, dtype=net.dtype)
         if self.classifier:

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ocrkit.engine import init as initialisers
+from ocrkit.engine import threads
 from ocrkit.engine.layers import Layer
 
 
@@ -129,9 +130,21 @@ class Conv2D(Layer):
     def forward(self, x, train=False):
         n = x.shape[0]
         x = x.reshape(n, *_hwc(x.shape[1:]))
-        k, s, ho, wo = self.k, self.stride, self.ho, self.wo
-        xp = self._padded(x)
         cols, windows = self._buffers(n, x.dtype)
+        out = np.empty((len(cols), self.f), dtype=np.result_type(x, self._wb))
+        pixels = self.ho * self.wo
+        threads.run(lambda part: self._forward_part(x[part], windows[part],
+                                                    cols[_rows(part, pixels)],
+                                                    out[_rows(part, pixels)]),
+                    n, pixels * cols.shape[1])
+        self.cache = (cols, x.shape)
+        return out.reshape(n, self.ho, self.wo, self.f)
+
+    def _forward_part(self, x, windows, cols, out) -> None:
+        """Forward of a part of the batch: its windows copied into its rows of cols, and
+        their GEMM into its rows of out."""
+        k, s = self.k, self.stride
+        xp = self._padded(x)
         if self.c == 1:             # one channel: a strided copy per tap, 3x faster here
             for i in range(k):
                 for j in range(k):
@@ -139,17 +152,29 @@ class Conv2D(Layer):
         else:                   # windows (N, Ho, Wo, C, k, k) as a view, one copy in GEMM order
             win = sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
             np.copyto(windows, win.transpose(0, 1, 2, 4, 5, 3))
-        self.cache = (cols, xp.shape, x.shape)
-        return (cols @ self._wb).reshape(n, ho, wo, self.f)
+        np.matmul(cols, self._wb, out=out)
 
     def backward(self, dout, need_dx=True):
-        cols, padded_shape, x_shape = self.cache
-        np.matmul(cols.T, dout.reshape(-1, self.f), out=self._gwb)
+        cols, x_shape = self.cache
+        g = dout.reshape(-1, self.f)
+        threads.matmul_tn(cols, g, out=self._gwb)          # the weight gradient cols.T @ g
         if not need_dx:
             return None
-        n, hp, wp, c = padded_shape
+        n = x_shape[0]
+        padded_shape = (n, x_shape[1] + self.pt + self.pb, x_shape[2] + self.pl + self.pr,
+                        self.c)
+        dout = dout.reshape(n, self.ho, self.wo, self.f)
+        dxp = np.empty(padded_shape, dtype=dout.dtype)
+        threads.run(lambda part: self._input_grad(dout[part], dxp[part]), n,
+                    self.ho * self.wo * self.f)
+        dx = dxp[:, self.pt:self.pt + x_shape[1], self.pl:self.pl + x_shape[2]]
+        return dx.reshape((n,) + self.input_shape)
+
+    def _input_grad(self, dout, dxp) -> None:
+        """The gradient of a part of the batch's padded input, dout: (n, Ho, Wo, F) ->
+        dxp: (n, Hp, Wp, C), tap by tap (see the class docstring)."""
+        n, hp, wp, c = dxp.shape
         k, s, ho, wo = self.k, self.stride, self.ho, self.wo
-        dout = dout.reshape(n, ho, wo, self.f)
         w_taps = self.params["W"]
         if s == 1:
             # Output (r, q) read the padded input from (r, q) on: put its gradient there on a
@@ -160,7 +185,6 @@ class Conv2D(Layer):
             grid[:, :ho, :wo] = dout
             rows = n * hp * wp - (k - 1) * (wp + 1)      # the last tap's slice ends at the end
             g = grid.reshape(-1, self.f)[:rows]
-            dxp = np.empty(padded_shape, dtype=dout.dtype)
             dflat = dxp.reshape(-1, c)
             np.matmul(g, w_taps[0, 0].T, out=dflat[:rows])     # tap (0, 0) is not shifted
             dflat[rows:] = 0
@@ -168,14 +192,17 @@ class Conv2D(Layer):
                        for i in range(k) for j in range(k) if i or j]
         else:                       # each tap's block onto the strided view it was read from
             g = dout.reshape(-1, self.f)
-            dxp = np.zeros(padded_shape, dtype=dout.dtype)
+            dxp[...] = 0
             targets = [(i, j, self._tap(dxp, i, j)) for i in range(k) for j in range(k)]
         tap = np.empty((len(g), c), dtype=dout.dtype)
         for i, j, target in targets:
             np.matmul(g, w_taps[i, j].T, out=tap)
             target += tap.reshape(target.shape)
-        dx = dxp[:, self.pt:self.pt + x_shape[1], self.pl:self.pl + x_shape[2]]
-        return dx.reshape((n,) + self.input_shape)
+
+
+def _rows(part: slice, per: int) -> slice:
+    """The rows of a (batch * per, ...) matrix that samples `part` of the batch own."""
+    return slice(part.start * per, part.stop * per)
 
 
 class MaxPool2D(Layer):
@@ -204,28 +231,50 @@ class MaxPool2D(Layer):
     def forward(self, x, train=False):
         n, p = x.shape[0], self.size
         x = x.reshape(n, *_hwc(x.shape[1:]))
+        out = np.empty((n, self.ho, self.wo, self.c), dtype=x.dtype)
+        row_of = np.zeros((n, self.ho, self.wo, p, self.c), np.uint8) if train else None
+        col_of = np.zeros(out.shape, np.uint8) if train else None
+        threads.run(lambda part: self._pool(x[part], out[part],
+                                            *((row_of[part], col_of[part]) if train else ())),
+                    n, x[:1].size)
+        self.cache = (row_of, col_of, x.shape) if train else None
+        return out
+
+    def _pool(self, x, out, row_of=None, col_of=None) -> None:
+        """The maxima of a part of the batch into out; in training, which row of its window
+        won in each column into row_of, and which column into col_of (all zeros given)."""
+        n, p = x.shape[0], self.size
         a = x[:, :self.ho * p, :self.wo * p].reshape(n, self.ho, p, self.wo, p, self.c)
         # max over the window's rows (whole contiguous rows at once), then over its columns,
         # remembering which row and column won (strictly greater: the first one on ties)
         rows = a[:, :, 0].copy()                            # (N, Ho, Wo, p, C)
-        row_of = np.zeros(rows.shape, np.uint8) if train else None
         for i in range(1, p):
-            if train:
+            if row_of is not None:
                 _set_where_greater(row_of, i, a[:, :, i], rows)
             np.maximum(rows, a[:, :, i], out=rows)
-        out = rows[:, :, :, 0].copy()                       # (N, Ho, Wo, C)
-        col_of = np.zeros(out.shape, np.uint8) if train else None
+        out[...] = rows[:, :, :, 0]                         # (N, Ho, Wo, C)
         for j in range(1, p):
-            if train:
+            if col_of is not None:
                 _set_where_greater(col_of, j, rows[:, :, :, j], out)
             np.maximum(out, rows[:, :, :, j], out=out)
-        self.cache = (row_of, col_of, x.shape) if train else None
-        return out
 
     def backward(self, dout, need_dx=True):
         row_of, col_of, x_shape = self.cache
         n, p = dout.shape[0], self.size
         d6 = np.empty((n, self.ho, p, self.wo, p, self.c), dtype=dout.dtype)
+        threads.run(lambda part: self._unpool(dout[part], row_of[part], col_of[part],
+                                              d6[part]), n, d6[:1].size)
+        covered = d6.reshape(n, self.ho * p, self.wo * p, self.c)
+        if covered.shape == tuple(x_shape):
+            dx = covered
+        else:                       # rows/columns left over by the windows get no gradient
+            dx = np.zeros(x_shape, dtype=dout.dtype)
+            dx[:, :self.ho * p, :self.wo * p] = covered
+        return dx.reshape((dout.shape[0],) + self.input_shape)
+
+    def _unpool(self, dout, row_of, col_of, d6) -> None:
+        """A part of the batch's gradient onto its windows' winners: d6 (n, Ho, p, Wo, p, C)."""
+        p = self.size
         if p == 2:                  # winners are 0/1: split dout by products, no comparisons
             right = dout * col_of
             for j, in_col in ((0, dout - right), (1, right)):
@@ -236,13 +285,6 @@ class MaxPool2D(Layer):
                 in_col = dout * (col_of == j)
                 for i in range(p):
                     np.multiply(in_col, row_of[:, :, :, j] == i, out=d6[:, :, i, :, j])
-        covered = d6.reshape(n, self.ho * p, self.wo * p, self.c)
-        if covered.shape == tuple(x_shape):
-            dx = covered
-        else:                       # rows/columns left over by the windows get no gradient
-            dx = np.zeros(x_shape, dtype=dout.dtype)
-            dx[:, :self.ho * p, :self.wo * p] = covered
-        return dx.reshape((dout.shape[0],) + self.input_shape)
 
 
 def _set_where_greater(index: np.ndarray, value: int, candidate, best) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ocrkit.engine import init as initialisers
+from ocrkit.engine import threads
 
 
 class Layer:
@@ -49,13 +50,24 @@ class Dense(Layer):
 
     def forward(self, x, train=False):
         self.cache = x
-        return x @ self.params["W"] + self.params["b"]
+        w, b = self.params["W"], self.params["b"]
+        y = np.empty((len(x), w.shape[1]), dtype=np.result_type(x, w))
+
+        def part(rows):
+            np.matmul(x[rows], w, out=y[rows])
+            y[rows] += b
+        threads.run(part, len(x), x.shape[1])     # the batch split in the engine's threads
+        return y
 
     def backward(self, dout, need_dx=True):
-        x = self.cache
-        np.matmul(x.T, dout, out=self.grads["W"])
+        x, w, gw = self.cache, self.params["W"], self.grads["W"]
+        threads.matmul_tn(x, dout, out=gw)
         np.sum(dout, axis=0, out=self.grads["b"])
-        return dout @ self.params["W"].T if need_dx else None
+        if not need_dx:
+            return None
+        dx = np.empty((len(dout), len(w)), dtype=np.result_type(dout, w))
+        threads.run(lambda rows: np.matmul(dout[rows], w.T, out=dx[rows]), len(dout), len(w))
+        return dx
 
     def output_shape(self, input_shape):
         return (self.params["W"].shape[1],)
@@ -101,13 +113,23 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
+    """max(x, 0), the batch split in the engine's threads. x: any shape (N, ...)."""
+
     def forward(self, x, train=False):
-        mask = x > 0
+        mask, y = np.empty(x.shape, bool), np.empty_like(x)
+
+        def part(rows):
+            np.greater(x[rows], 0, out=mask[rows])
+            np.multiply(x[rows], mask[rows], out=y[rows])
+        threads.run(part, len(x), x[:1].size)
         self.cache = mask
-        return x * mask
+        return y
 
     def backward(self, dout, need_dx=True):
-        return dout * self.cache
+        dx = np.empty_like(dout)
+        threads.run(lambda rows: np.multiply(dout[rows], self.cache[rows], out=dx[rows]),
+                    len(dout), dout[:1].size)
+        return dx
 
 
 class Identity(Layer):

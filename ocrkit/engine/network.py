@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocrkit.engine import init as initialisers
+from ocrkit.engine import threads
 from ocrkit.engine.conv import Columns, Conv2D, MaxPool2D, _hwc, _padding
 from ocrkit.engine.layers import (ACTIVATIONS, BatchNorm, Dense, Dropout, Flatten, Layer, ReLU,
                                   Softmax)
@@ -256,8 +257,9 @@ class Network:
         batch_size = batch_size or self.batch_limit
         if len(x) == 0:
             return np.zeros((0,) + tuple(self.output_shape), dtype=self.dtype)
-        return np.concatenate([self.forward(x[i:i + batch_size])
-                               for i in range(0, len(x), batch_size)])
+        with threads.blas_limited():        # the engine splits its GEMMs among its threads
+            return np.concatenate([self.forward(x[i:i + batch_size])
+                                   for i in range(0, len(x), batch_size)])
 
     # -- parameters ----------------------------------------------------------------------------
     def named_param_grads(self) -> list[tuple[str, np.ndarray, np.ndarray]]:

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ocrkit.engine import threads
+
 
 def _named(params) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, param, grad) triples; bare (param, grad) pairs are named by position."""
@@ -44,7 +46,18 @@ class Optimizer:
                 s = self.state[name] = self._init_state(p)
             if self.weight_decay and p.ndim > 1:
                 g = g + self.weight_decay * p
-            self._update(p, g, s, self.lr * self.scales.get(name, 1.0))
+            self._threaded_update(p, g, s, self.lr * self.scales.get(name, 1.0))
+
+    def _threaded_update(self, p, g, state, lr) -> None:
+        """`_update` on contiguous parts of the flattened arrays, in the engine's threads:
+        an update is elementwise, so the parts give exactly the whole's result."""
+        arrays = [p, g, *state]
+        if p.size < 2 * threads.GRAIN or not all(a.flags.c_contiguous for a in arrays):
+            self._update(p, g, state, lr)
+            return
+        flat = [a.reshape(-1) for a in arrays]
+        threads.run(lambda part: self._update(*(a[part] for a in flat[:2]),
+                                              [a[part] for a in flat[2:]], lr), p.size)
 
     def _init_state(self, p):
         return []
