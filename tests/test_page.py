@@ -201,6 +201,45 @@ def test_working_resolution_follows_the_writing():
     assert b.scale < 0.5 * a.scale
 
 
+
+def test_small_writing_is_enlarged_and_reads_better(model, monkeypatch):
+    # a webcam's or thumbnail's page: characters about 15 pixels tall are enlarged to
+    # ENLARGED before cleaning; left at their own size they read worse
+    text = "SMALL WRITING IS READ\nFROM A WEBCAM PHOTO\nSEVEN EIGHT NINE TEN"
+    pages = []
+    for seed in (1, 3):
+        image, lines = grey_page(text, seed=seed, char_height=40)
+        small = np.asarray(Image.fromarray(image).resize(
+            (image.shape[1] // 3, image.shape[0] // 3), Image.LANCZOS))
+        pages.append((small, truth_of(lines)))
+    cleaned = clean(pages[0][0])
+    assert cleaned.scale > 1.5 and abs(cleaned.height - clean_stage.ENLARGED) <= 3
+    enlarged = sum(cer(read_page(small, model), truth) for small, truth in pages)
+    monkeypatch.setattr(clean_stage, "SMALL_HEIGHT", 0.0)
+    assert clean(pages[0][0]).scale == 1.0
+    as_it_is = sum(cer(read_page(small, model), truth) for small, truth in pages)
+    assert enlarged < as_it_is - 0.05
+
+
+def test_a_coloured_table_is_off_the_sheet_by_its_hue(monkeypatch):
+    # white paper on a smooth orange table (sampath_best_of_times): not dark enough for
+    # OFF_DARK nor textured, but of another hue; a grey shadow of the same darkness is not
+    # off the sheet
+    rng = np.random.default_rng(0)
+    rgb = np.empty((576, 1024, 3), np.uint8)
+    rgb[:] = (170, 105, 55)                                            # the table
+    rgb[120:, 60:] = (225, 228, 232)                                   # the sheet
+    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
+    grey = clean_stage.to_float(clean_stage.page_grey(rgb, "max"))
+    mask = clean_stage.threshold(clean_stage.flatten(grey, 1024 / 40))
+    off = clean_stage.off_sheet(grey, mask, rgb)
+    assert off[:90, :].mean() > 0.95 and off[:, :40].mean() > 0.95
+    assert not off[160:, 100:].any()                                   # never the sheet
+    shadow = np.repeat(rgb.max(2, keepdims=True), 3, axis=2)          # the same, in grey
+    assert clean_stage.off_sheet(grey, mask, shadow)[:90].mean() < 0.05
+    assert clean_stage.off_sheet(grey, mask)[:90].mean() < 0.05
+
+
 # -- segment and cuts -------------------------------------------------------------------------
 def test_lines_group_by_band_not_by_centre():
     # a line of small letters with one ascender and one descender, a second line below

@@ -35,10 +35,14 @@ HEIGHT = 40.0               # typical character height at working resolution, pi
 STROKE_MIN = 2.5            # ... unless strokes would get thinner than this, pixels
 MAX_WORK_PIXELS = 3e6       # working images hold at most this many pixels (the NIST form at
 #                             4.5e6: 24.9% CER in 4.8 s; 3e6: 23.1% in 3.4 s; 2e6: 26.0%)
+SMALL_HEIGHT = 20.0         # writing smaller than this (a webcam's, a thumbnail's) ...
+ENLARGED = 30.0             # ... is enlarged to this height; otherwise never enlarged
 MAX_SKEW = 10.0             # degrees
 RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
 OFF_DARK = 0.45             # ... or, whatever they hold, darker than this share of the paper
+OFF_HUE = 0.35              # ... or this far from its hue (chromaticity distance) ...
+OFF_HUE_DARK = 0.8          # ... and darker than this share of it
 OFF_GAP = 0.2               # gaps in what is off the sheet this share of it are off it too
 BAND_INK = 0.35             # a row along a side this much "ink" is texture, not writing ...
 BAND_DEPTH = 0.12           # ... up to this share of the image from the side
@@ -429,13 +433,21 @@ def to_float(grey: np.ndarray) -> np.ndarray:
     return grey.astype(np.float32) * np.float32(1 / 255)
 
 
-def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def off_block(shape) -> int:
+    """The side of off_sheet's block means, pixels of an image of `shape`."""
+    return max(3, int(max(shape) / 30))
+
+
+def off_sheet(grey: np.ndarray, mask: np.ndarray, colour: np.ndarray | None = None) -> np.ndarray:
     """What lies around the sheet (a table, cloth, a dark background), at `grey`'s size: the
     regions that reach the frame, are clearly darker than the paper (block means split by
-    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture) or are
-    less than OFF_DARK as bright as the paper whatever they hold (a smooth table), and the
-    gaps between them narrower than OFF_GAP of the image's longer side (a lighter plank)."""
-    k = max(3, int(max(grey.shape) / 30))
+    Otsu) and hold far more "ink" than writing does (wood grain, patterns, texture), or are
+    less than OFF_DARK as bright as the paper whatever they hold (a smooth table), or, given
+    the page in `colour` (uint8 RGB at grey's size), differ from the paper's hue by more than
+    OFF_HUE (a wooden or coloured table beside white paper: a shadow darkens the paper but
+    keeps its hue); and the gaps between them narrower than OFF_GAP of the image's longer
+    side (a lighter plank)."""
+    k = off_block(grey.shape)
     mean = ndimage.uniform_filter(grey, k)
     if float(mean.max() - mean.min()) < 0.1:
         return np.zeros(grey.shape, bool)
@@ -450,9 +462,11 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
     light = float(grey[~dark].mean()) if (~dark).any() else 1.0
     off = np.zeros(n + 1, bool)
     off[edge] = True
+    unlike = tone < OFF_DARK * light * count
+    if colour is not None:
+        unlike |= (hue_distance(colour, labels, n, ~dark) > OFF_HUE) & (tone < OFF_HUE_DARK * light * count)
     off &= (count >= 0.01 * grey.size) & (((inked > 0.4 * count)
-                                           & (tone < (light - 0.15) * count))
-                                          | (tone < OFF_DARK * light * count))
+                                           & (tone < (light - 0.15) * count)) | unlike)
     off[0] = False
     off = off[labels]
     # a strip of the table lighter than the rest between two of its dark parts (a notch in
@@ -464,6 +478,18 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if off.any():
             off |= close_1d(np.pad(off, pad, mode="edge"), gap, axis)[pad:-pad, pad:-pad]
     return off | border_bands(mask, off)
+
+
+def hue_distance(colour: np.ndarray, labels: np.ndarray, n: int, paper: np.ndarray) -> np.ndarray:
+    """(n + 1,): how far each region's mean chromaticity (r, g, b over their sum) lies from
+    the paper's (the mean over `paper`), summed over the three."""
+    rgb = colour.reshape(-1, 3).astype(np.float32) + 1.0
+    chroma = rgb / rgb.sum(1, keepdims=True)
+    count = np.maximum(np.bincount(labels.ravel(), minlength=n + 1), 1)
+    means = np.stack([np.bincount(labels.ravel(), weights=chroma[:, i], minlength=n + 1)
+                      for i in range(3)], 1) / count[:, None]
+    white = chroma[paper.ravel()].mean(0) if paper.any() else np.full(3, 1 / 3, np.float32)
+    return np.abs(means - white).sum(1)
 
 
 def border_bands(mask: np.ndarray, off: np.ndarray) -> np.ndarray:
@@ -508,7 +534,8 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
             how, first, small_grey = option, inked, small
     grey = page_grey(image, how)
     small = small_grey
-    around = off_sheet(small, first) if clutter else None
+    around = off_sheet(small, first, small_image if small_image.ndim == 3 else None) \
+        if clutter else None
     if around is not None and around.any():
         first = first & ~around
     angle = skew_angle(first) if deskew else 0.0
@@ -519,7 +546,11 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
         scale = look * max(HEIGHT / height_l, STROKE_MIN / max(stroke_l, 1.0))
     else:
         scale = min(1.0, 2000 / max(shape))
-    scale = min(scale, 1.0, float(np.sqrt(MAX_WORK_PIXELS / (shape[0] * shape[1]))))
+    # writing under SMALL_HEIGHT is enlarged to ENLARGED, not to HEIGHT, and writing between
+    # them is left as it is: both read best so (measured on the dev pages at half size)
+    small_writing = 0 < height_l < SMALL_HEIGHT * look
+    up = ENLARGED * look / height_l if small_writing else 1.0
+    scale = min(scale, up, float(np.sqrt(MAX_WORK_PIXELS / (shape[0] * shape[1]))))
     work = to_float(resample(grey, scale))
     height = height_l * scale / look if height_l > 0 else HEIGHT
     stroke = stroke_l * scale / look if height_l > 0 else STROKE_MIN
@@ -532,7 +563,11 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
         from PIL import Image
         big = np.asarray(Image.fromarray(around).resize(mask.shape[::-1], Image.NEAREST))
         big = rotate(big, angle, order=0) if angle else big
-        big = ndimage.binary_dilation(big, iterations=max(1, int(0.5 * height)))
+        # grown by half a character and by half off_sheet's block (its edge is only that
+        # exact: the paper's own edge and the shadow along it lie in that margin)
+        block = off_block(small.shape) * scale / look
+        reach = 2 * max(1, int(0.5 * height), int(0.5 * block)) + 1
+        big = ndimage.maximum_filter(big.view(np.uint8), reach).astype(bool)
         removed["off_sheet"] = int((mask & big).sum())
         mask &= ~big
     if rules:
