@@ -241,6 +241,30 @@ def test_a_coloured_table_is_off_the_sheet_by_its_hue(monkeypatch):
 
 
 # -- segment and cuts -------------------------------------------------------------------------
+def test_evenly_spaced_characters_are_a_row_of_boxes():
+    from ocrkit.page.segment import even_pitch
+    boxes = np.array([0, 75, 151, 226, 300, 376, 451], float)      # one character to a box
+    assert even_pitch(boxes).all()
+    words = np.array([0, 60, 118, 180, 300, 362, 421, 480], float)  # a space after the 4th
+    assert not even_pitch(words).any()                              # 4 + 4: no run of 5
+    longer = np.array([0, 60, 118, 180, 240, 360, 421, 480, 541, 600], float)
+    assert even_pitch(longer).tolist() == [True] * 4 + [False] + [True] * 4
+    assert not even_pitch(np.array([0, 50, 100, 150], float)).any()    # too few
+
+
+def test_a_forms_row_of_boxes_reads_as_one_field(monkeypatch):
+    # markus_form_boxes: the student number, one digit to a box; the digits' widths differ
+    # (a 1 is narrow), so their gaps looked like spaces: "000 L 2509 8 1"
+    from ocrkit import Reader
+    from ocrkit.page import segment as segment_stage
+    path = data_file("pages/markus_form_boxes.jpg")
+    reader = Reader()
+    number = reader.read(path).text.splitlines()[-1].split()[-1]
+    assert len(number) == 10 and sum(c.isdigit() for c in number) >= 8
+    monkeypatch.setattr(segment_stage, "PITCH_RUN", 99)
+    assert len(reader.read(path).text.splitlines()[-1].split()[-1]) < 10
+
+
 def test_lines_group_by_band_not_by_centre():
     # a line of small letters with one ascender and one descender, a second line below
     boxes = np.array([(0, 20, 10, 40), (12, 5, 22, 40), (24, 20, 34, 55), (36, 20, 46, 40),

@@ -22,7 +22,7 @@ from ocrkit.page import lexicon as lexicon_stage
 from ocrkit.page.clean import clean
 from ocrkit.page.image import as_page_array, load_page
 from ocrkit.page.model import Char, Line, Page, ProcessingStep, Word
-from ocrkit.page.segment import drop_faint, segment, word_spaces
+from ocrkit.page.segment import drop_faint, even_pitch, segment, word_spaces
 
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
@@ -190,8 +190,10 @@ def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> li
             alternatives = [(str(classes[o]), float(raw[k, o])) for o in order[k]]
             chars.append(Char(str(classes[c]), tuple(int(round(v)) for v in box),
                               float(probs[k, c]), alternatives, crops[k]))
-        found.append((chars, _words(word_spaces(_gap_heights(work, line.height))), work,
-                      probs[chosen]))
+        # no spaces inside a row of boxes: their characters' widths vary, their pitch not
+        spaces = word_spaces(_gap_heights(work, line.height)) & ~even_pitch(
+            (work[:, 0] + work[:, 2]) / 2)
+        found.append((chars, _words(spaces), work, probs[chosen]))
     return found
 
 
@@ -232,6 +234,7 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
             crops.append(normalise_character(ink[y0:y1, x0:x1], ink_on_dark=True))
         # the reading's spaces: after character n when a space follows it
         after = [not keep[i + 1] for i in np.flatnonzero(keep)[:-1]]
+        after = list(np.array(after, bool) & ~even_pitch(centres))     # a row of boxes
         per_line.append((number, reading.probs[keep] @ to_model, np.array(work, float), crops,
                          after))
     if not per_line:

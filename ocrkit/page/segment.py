@@ -33,6 +33,8 @@ MARK = 0.3               # components under this share of the typical height are
 WIDE = 0.8               # clusters wider than this many line heights get candidate cuts
 CUT_SPACING = 0.22       # candidate cuts at least this many line heights apart
 LOCAL = 6                # a line's band near a character: that of its this many nearest
+PITCH_RUN = 5            # this many characters evenly spaced are a row of boxes ...
+PITCH_TOLERANCE = 0.12   # ... each step within this share of their median step
 CLIP = 2.0               # gaps are clipped at this many heights when splitting words
 SMALL_LINE = 0.4         # lines whose characters are lower than this share of the page's
                          # typical height are fragments, not writing
@@ -255,6 +257,33 @@ def segment(mask: np.ndarray, height: float, stroke: float
             out.append(LineSegment(np.array(a_boxes, np.int64), np.array(a_ids, np.int64),
                                    np.array(a_cluster, np.int64), line_h, (top, bottom)))
     return out, atoms
+
+
+def even_pitch(centres: np.ndarray) -> np.ndarray:
+    """Which gaps between neighbouring characters (centres (n,), left to right) lie inside a
+    run of at least PITCH_RUN characters spaced evenly (each step within PITCH_TOLERANCE of
+    the run's median step): a form's row of boxes, one character to a box. Such a row is one
+    field however its characters' widths leave the gaps between their ink, and a space
+    between words adds to its step, which ends the run. -> (n - 1,) bool."""
+    run, tolerance = PITCH_RUN, PITCH_TOLERANCE
+    steps = np.diff(np.asarray(centres, float))
+    inside = np.zeros(len(steps), bool)
+    start = 0
+    while start <= len(steps) - (run - 1):
+        end = start + run - 1                       # steps[start:end]: `run` characters
+        if _even(steps[start:end], tolerance):
+            while end < len(steps) and _even(steps[start:end + 1], tolerance):
+                end += 1
+            inside[start:end] = True
+            start = end
+        else:
+            start += 1
+    return inside
+
+
+def _even(steps: np.ndarray, tolerance: float) -> bool:
+    median = float(np.median(steps))
+    return median > 0 and bool(np.all(np.abs(steps - median) <= tolerance * median))
 
 
 def word_spaces(gaps: np.ndarray) -> np.ndarray:
