@@ -21,7 +21,8 @@ MAX_WIDTH = 1.7          # line heights a character may be wide
 MAX_INNER_GAP = 0.25     # line heights of gap allowed inside a character (broken strokes)
 CHAR_BONUS = 0.0         # added to each character's log-probability
 SKIP_COST = 1.5          # a run of atoms read as no character (the reject class) pays this
-                         # per separate piece, so real letters are not dropped in heaps
+                         # per separate piece, so real letters are not dropped in heaps ...
+SKIP_WIDTH = 0.6         # ... and more for runs wider than this many line heights
 CUT_COST = 1.0           # taken off for each cut through one piece of ink
 JOIN_COST = 1.0          # ... for each join of two separate pieces into one character
 GAP_COST = 5.0           # ... per line height of gap inside a joined character
@@ -66,6 +67,20 @@ def prior(boxes: np.ndarray, cluster: np.ndarray, spans, height: float) -> np.nd
         gaps = np.maximum(0, boxes[joins, 0] - np.maximum.accumulate(boxes[i:j, 2])[joins - i - 1])
         out[s] = (-WIDE_COST * max(0.0, ratio - WIDE_RATIO) ** 2 - CUT_COST * 0.5 * cut_edges
                   - JOIN_COST * len(joins) - GAP_COST * float(gaps.sum()) / height)
+    return out
+
+
+def skip_cost(boxes: np.ndarray, cluster: np.ndarray, spans, height: float) -> np.ndarray:
+    """What reading each span as no character costs: SKIP_COST per separate piece, so real
+    letters are not dropped in heaps, times its width in SKIP_WIDTH line heights where wider:
+    what is not writing is narrow (specks, commas, brackets, a rule's stub), while a span of
+    two touching letters, which the reject class rightly calls "not one character", is wide
+    and must be cut, not dropped."""
+    out = np.zeros(len(spans))
+    for s, (i, j) in enumerate(spans):
+        pieces = 1 + int(np.sum(cluster[i + 1:j] != cluster[i:j - 1]))
+        width = (boxes[i:j, 2].max() - boxes[i:j, 0].min()) / height
+        out[s] = SKIP_COST * pieces * max(1.0, width / SKIP_WIDTH)
     return out
 
 

@@ -168,8 +168,8 @@ def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> li
                             for line, line_spans in zip(lines, spans)]) if cut else 0.0
     scores = np.log(np.maximum(best, 1e-9)) + cuts.CHAR_BONUS + prior
     # ... or is it no character at all (a speck, a bracket, what is left of a rule)?
-    skip = np.log(np.maximum(reject, 1e-12)) + prior - cuts.SKIP_COST * np.concatenate(
-        [[1 + np.sum(line.cluster[i + 1:j] != line.cluster[i:j - 1]) for i, j in line_spans]
+    skip = np.log(np.maximum(reject, 1e-12)) + prior - np.concatenate(
+        [cuts.skip_cost(line.boxes, line.cluster, line_spans, line.height)
          for line, line_spans in zip(lines, spans)])
     skipped = skip > scores
     scores = np.maximum(scores, skip)
