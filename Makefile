@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Real data for models, benchmarks and the data-backed tests (tests skip when it is absent).
 DATA   ?= $(if $(OCRKIT_DATA),$(OCRKIT_DATA),../shared/data)
 
-.PHONY: install demo test fuzz bench models scores crops levers finetune-demo twins pages line-model line-vs-cuts calibrate clean
+.PHONY: install demo test fuzz bench models scores crops levers finetune-demo twins pages robustness line-model line-vs-cuts calibrate clean
 
 install: $(VENV)/.installed
 
@@ -180,6 +180,11 @@ pages: install
 	    $(PEERS)/rapidocr/bin/python -m pip install -q rapidocr-onnxruntime; } || \
 	    echo "pages: rapidocr not installable here; its column is skipped"
 	OCRKIT_DATA=$(DATA) $(BIN)/python bench/pages.py --json out/pages.json
+
+# the same handwritten pages halved, doubled, turned 4 degrees each way, shaded and blurred
+# into a poor JPEG: a reading that holds only for the dev photos as they are is overfitted
+robustness: install
+	$(BIN)/python bench/robustness.py --pages $(DATA)/pages --json out/robustness.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache plots out

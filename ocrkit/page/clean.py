@@ -38,6 +38,8 @@ MAX_WORK_PIXELS = 3e6       # working images hold at most this many pixels (the 
 SMALL_HEIGHT = 20.0         # writing smaller than this (a webcam's, a thumbnail's) ...
 ENLARGED = 30.0             # ... is enlarged to this height; otherwise never enlarged
 MAX_SKEW = 10.0             # degrees
+RULED = 0.1                 # a page is ruled when its rules held this share of its ink ...
+WRITING_TURN = 1.0          # ... and its writing, when this many degrees off them, is turned
 RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
 OFF_DARK = 0.45             # ... or, whatever they hold, darker than this share of the paper
@@ -576,5 +578,12 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
     if clutter:
         mask, r = remove_clutter(mask, height, stroke)
         removed.update(r)
+    if deskew and rules and removed.get("rules", 0) > RULED * mask.sum():
+        # on ruled paper the angle found was the rules': writing that rises across them
+        # (a photo's lines not quite parallel to the notebook's) is turned level on its own
+        turn = skew_angle(mask, max_angle=max(0.0, MAX_SKEW - abs(angle)))
+        if abs(turn) >= WRITING_TURN:
+            mask, ink = rotate(mask, turn, order=0), rotate(ink * mask, turn)
+            angle += turn
     ink = ink * mask
     return Cleaned(ink, mask, scale, angle, height, stroke, shape, removed, how)
