@@ -49,6 +49,7 @@ OFF_GAP = 0.2               # gaps in what is off the sheet this share of it are
 BAND_INK = 0.35             # a row along a side this much "ink" is texture, not writing ...
 BAND_DEPTH = 0.12           # ... up to this share of the image from the side
 RULE_PIECE = 2.0            # a rule holds a piece at least this many heights long somewhere
+STRIP_STROKES = 25.0        # _rule_rows' strips: 4 heights wide, a height at most this many strokes
 RULE_COVER = 0.25           # share of a strip's width a rule's row of ink covers
 
 
@@ -307,7 +308,10 @@ def _rule_rows(mask: np.ndarray, height: float, stroke: float) -> np.ndarray:
     pieces = long_runs(thin, max(6, int(0.5 * height)), axis=1)
     longest = long_runs(thin, int(max(RULE_PIECE * height, 4 * stroke)), axis=1)
     d = int(max(3, 1.5 * stroke + 1))
-    width = int(max(4 * height, ww / 8))
+    # strips four characters wide, but characters counted no taller than STRIP_STROKES
+    # strokes: a rule drifts off its row across a wide strip, and big letters in a thin pen
+    # (a name across a notebook) made strips of half the page
+    width = int(max(4 * min(height, STRIP_STROKES * stroke), ww / 8))
     edges = list(range(0, ww, width))
     if len(edges) > 1 and ww - edges[-1] < width // 2:
         edges.pop()
