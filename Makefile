@@ -184,7 +184,8 @@ pages: install
 # the same handwritten pages halved, doubled, turned 4 degrees each way, shaded and blurred
 # into a poor JPEG: a reading that holds only for the dev photos as they are is overfitted
 robustness: install
-	$(BIN)/python bench/robustness.py --pages $(DATA)/pages --json out/robustness.json
+	OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) $(BIN)/python bench/robustness.py \
+	    --pages $(DATA)/pages --json out/robustness.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache plots out

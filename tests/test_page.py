@@ -193,7 +193,7 @@ def test_a_skewed_page_is_turned_level_and_its_boxes_are_in_the_photos_pixels(mo
         assert ink[y0:y1, x0:x1].mean() > 0.05
 
 
-def test_writing_across_the_rules_is_turned_level_on_its_own(model, monkeypatch):
+def test_writing_across_the_rules_is_turned_level_on_its_own(monkeypatch):
     # kj_raghav_caps photographed 4 degrees further round: the rules are found and levelled,
     # but the writing rises across them by about 2 degrees more, enough to mix its lines
     from ocrkit import Reader
@@ -209,6 +209,11 @@ def test_writing_across_the_rules_is_turned_level_on_its_own(model, monkeypatch)
     rules_only, page_rules_only = clean(turned), reader.read(turned)
     assert levelled.angle >= rules_only.angle + 1.0
     assert cer(page, truth) < cer(page_rules_only, truth) - 0.05
+    # turned twice, the boxes still map back onto the photo's ink (dark blue on blue paper)
+    grey = turned.max(axis=2)
+    ink = grey < np.percentile(grey, 20)
+    assert np.mean([ink[y0:y1, x0:x1].mean() > 0.05 for x0, y0, x1, y1
+                    in (c.box for c in page.chars)]) > 0.9
 
 
 def test_big_letters_in_a_thin_pen_keep_their_rules_found(monkeypatch):
@@ -231,7 +236,6 @@ def test_working_resolution_follows_the_writing():
     a, b = clean(small), clean(big)
     assert abs(a.height - b.height) <= 0.25 * a.height        # same characters at work
     assert b.scale < 0.5 * a.scale
-
 
 
 def test_small_writing_is_enlarged_and_reads_better(model, monkeypatch):
@@ -259,7 +263,7 @@ def test_a_coloured_table_is_off_the_sheet_by_its_hue(monkeypatch):
     # off the sheet
     rng = np.random.default_rng(0)
     rgb = np.empty((576, 1024, 3), np.uint8)
-    rgb[:] = (170, 105, 55)                                            # the table
+    rgb[:] = (170, 95, 40)                                             # the table
     rgb[120:, 60:] = (225, 228, 232)                                   # the sheet
     rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
     grey = clean_stage.to_float(clean_stage.page_grey(rgb, "max"))
@@ -428,28 +432,20 @@ def test_lines_written_uphill_reach_the_line_model_level(model, line_model, monk
 
 
 def test_lines_the_character_model_rejects_are_left_out(monkeypatch):
-    # real phone photos (../shared/data/pages): the line model also reads the notebook's
-    # binding and the table's edge along the sheet as lines; the character model rejects
-    # their crops, and read_page leaves those lines out (read.JUNK_LINE)
-    from ocrkit.metrics import normalise_text
+    # a real phone photo (sf_code_c): the line model also reads the table's edge along the
+    # sheet as a line; the character model rejects its crops, and read_page leaves the line
+    # out (read.JUNK_LINE). Of the dev pages this is the one the clean stage leaves such a
+    # line on now (the hue rule takes sampath's table, the rule strips kj_khushboo's binding)
     from ocrkit.page import read
     from ocrkit.reader import Reader
-    reader, errors = Reader(), {"kept": 0.0, "every": 0.0}
-    photos = [data_file(f"pages/{name}") for name in ("kj_khushboo_touching.jpeg",
-                                                      "sf_code_c.jpg")]
-    truths = [p.with_name(p.stem + ".gt.txt").read_text() for p in photos]
-    for photo, truth in zip(photos, truths):
-        kept = reader.read(photo)
-        with monkeypatch.context() as m:
-            m.setattr(read, "JUNK_LINE", 2.0)          # no line is ever junk
-            every = reader.read(photo)
-        assert len(kept.lines) < len(every.lines)
-        assert cer(kept, truth) < cer(every, truth), (kept.text, every.text)
-        n = len(normalise_text(truth))
-        errors["kept"] += n * cer(kept, truth)
-        errors["every"] += n * cer(every, truth)
-    chars = sum(len(normalise_text(t)) for t in truths)
-    assert errors["kept"] / chars < errors["every"] / chars - 0.05, errors
+    photo = data_file("pages/sf_code_c.jpg")
+    truth = photo.with_name(photo.stem + ".gt.txt").read_text()
+    reader = Reader()
+    kept = reader.read(photo)
+    monkeypatch.setattr(read, "JUNK_LINE", 2.0)          # no line is ever junk
+    every = reader.read(photo)
+    assert len(kept.lines) < len(every.lines)
+    assert cer(kept, truth) < cer(every, truth) - 0.04, (kept.text, every.text)
 
 
 def test_a_capitals_page_drops_the_lines_both_models_call_no_writing(model, line_model,

@@ -6,19 +6,22 @@
    measures the typical character height and stroke width, and the page is resampled so
    characters are about HEIGHT pixels tall (never thinner strokes than STROKE_MIN pixels,
    never more than MAX_WORK_PIXELS), so a 13 MP phone photo costs what a 1 MP scan does.
+   It is never enlarged, unless the writing is under SMALL_HEIGHT: then to ENLARGED.
 2. **Lighting**: the paper's brightness is estimated with a grey closing wider than any
    stroke and a blur, and the page divided by it: shadows, vignetting, colour casts and a dark
    table become flat "paper"; ink = 1 - page / paper.
 3. **Ink**: hysteresis between half and the full Otsu level keeps faint parts of strokes that
    touch strong ones and drops faint show-through and most printed rules.
 4. **Skew**: the angle (up to MAX_SKEW degrees) whose horizontal projection of the ink is the
-   sharpest; the page is rotated upright by it.
+   sharpest; the page is rotated upright by it. On ruled paper that is the rules' angle, so
+   once they are gone (step 5) the writing is measured again and turned on its own.
 5. **Lines and boxes**: long thin horizontal runs (ruled paper, form lines, underlines) and
    vertical runs that are long or join two horizontal lines (box borders, margins) are
    removed, except where a character's stroke crosses them (a vertical closing of what is
    left restores the crossing).
-6. **Clutter**: what touches the frame (table edges, other scraps, a hand), blobs far larger
-   than characters (punch holes, faces, shadows) and specks are not writing.
+6. **Clutter**: what lies around the sheet (darker than the paper and textured, far darker,
+   or of another hue), what touches the frame (table edges, other scraps, a hand), blobs far
+   larger than characters (punch holes, faces, shadows) and specks are not writing.
 
 Every step is whole-image numpy/scipy work, linear in pixels.
 """
@@ -38,7 +41,7 @@ MAX_WORK_PIXELS = 3e6       # working images hold at most this many pixels (the 
 SMALL_HEIGHT = 20.0         # writing smaller than this (a webcam's, a thumbnail's) ...
 ENLARGED = 30.0             # ... is enlarged to this height; otherwise never enlarged
 MAX_SKEW = 10.0             # degrees
-RULED = 0.1                 # a page is ruled when its rules held this share of its ink ...
+RULED = 0.1                 # a page is ruled when its rules were this share of the ink left
 WRITING_TURN = 1.0          # ... and its writing, when this many degrees off them, is turned
 RULE_LENGTH = 2.5           # a horizontal run this many character heights long is a rule
 MARGIN_LENGTH = 2.5         # a vertical run this long is a margin or frame line
@@ -439,7 +442,7 @@ def to_float(grey: np.ndarray) -> np.ndarray:
     return grey.astype(np.float32) * np.float32(1 / 255)
 
 
-def off_block(shape) -> int:
+def off_block(shape: tuple[int, ...]) -> int:
     """The side of off_sheet's block means, pixels of an image of `shape`."""
     return max(3, int(max(shape) / 30))
 
@@ -470,7 +473,8 @@ def off_sheet(grey: np.ndarray, mask: np.ndarray, colour: np.ndarray | None = No
     off[edge] = True
     unlike = tone < OFF_DARK * light * count
     if colour is not None:
-        unlike |= (hue_distance(colour, labels, n, ~dark) > OFF_HUE) & (tone < OFF_HUE_DARK * light * count)
+        unlike |= ((hue_distance(colour, labels, n, ~dark) > OFF_HUE)
+                   & (tone < OFF_HUE_DARK * light * count))
     off &= (count >= 0.01 * grey.size) & (((inked > 0.4 * count)
                                            & (tone < (light - 0.15) * count)) | unlike)
     off[0] = False

@@ -75,11 +75,12 @@ def skip_cost(boxes: np.ndarray, cluster: np.ndarray, spans, height: float) -> n
     letters are not dropped in heaps, times its width in SKIP_WIDTH line heights where wider:
     what is not writing is narrow (specks, commas, brackets, a rule's stub), while a span of
     two touching letters, which the reject class rightly calls "not one character", is wide
-    and must be cut, not dropped."""
+    and must be cut, not dropped. Widths count up to MAX_WIDTH: what is wider than any
+    character (a rule's remnant, a strike-through) is dropped at that price."""
     out = np.zeros(len(spans))
     for s, (i, j) in enumerate(spans):
         pieces = 1 + int(np.sum(cluster[i + 1:j] != cluster[i:j - 1]))
-        width = (boxes[i:j, 2].max() - boxes[i:j, 0].min()) / height
+        width = min((boxes[i:j, 2].max() - boxes[i:j, 0].min()) / height, MAX_WIDTH)
         out[s] = SKIP_COST * pieces * max(1.0, width / SKIP_WIDTH)
     return out
 
