@@ -21,7 +21,7 @@ from itertools import islice
 
 from distributed import KilledWorker, WorkerPlugin, wait
 
-from ocrkit.batch.runners import IN_FLIGHT, Result, WorkerDied, log, read_one
+from ocrkit.batch.runners import IN_FLIGHT, Result, WorkerDied, keep_freed_memory, log, read_one
 
 _readers: dict = {}         # on a worker: the Readers of the batches it serves, by plugin name
 
@@ -34,6 +34,7 @@ class ReaderPlugin(WorkerPlugin):
         self.reader_bytes = pickle.dumps(reader, protocol=pickle.HIGHEST_PROTOCOL)
 
     def setup(self, worker):
+        keep_freed_memory()             # undo the nanny's MALLOC_TRIM_THRESHOLD_ (runners)
         _readers[self.name] = pickle.loads(self.reader_bytes)
 
     def teardown(self, worker):
