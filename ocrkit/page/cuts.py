@@ -58,12 +58,10 @@ def prior(boxes: np.ndarray, cluster: np.ndarray, spans, height: float) -> np.nd
     out = np.zeros(len(spans))
     k = len(cluster)
     for s, (i, j) in enumerate(spans):
-        x0, y0 = boxes[i:j, :2].min(0)
-        x1, y1 = boxes[i:j, 2:].max(0)
+        (x0, y0, x1, y1), joins = _shape(boxes, cluster, i, j)
         ratio = (x1 - x0) / max(y1 - y0, 0.7 * height)
         cut_edges = int(i > 0 and cluster[i] == cluster[i - 1]) + \
             int(j < k and cluster[j] == cluster[j - 1])
-        joins = np.flatnonzero(cluster[i + 1:j] != cluster[i:j - 1]) + i + 1
         gaps = np.maximum(0, boxes[joins, 0] - np.maximum.accumulate(boxes[i:j, 2])[joins - i - 1])
         out[s] = (-WIDE_COST * max(0.0, ratio - WIDE_RATIO) ** 2 - CUT_COST * 0.5 * cut_edges
                   - JOIN_COST * len(joins) - GAP_COST * float(gaps.sum()) / height)
@@ -79,10 +77,18 @@ def skip_cost(boxes: np.ndarray, cluster: np.ndarray, spans, height: float) -> n
     character (a rule's remnant, a strike-through) is dropped at that price."""
     out = np.zeros(len(spans))
     for s, (i, j) in enumerate(spans):
-        pieces = 1 + int(np.sum(cluster[i + 1:j] != cluster[i:j - 1]))
-        width = min((boxes[i:j, 2].max() - boxes[i:j, 0].min()) / height, MAX_WIDTH)
-        out[s] = SKIP_COST * pieces * max(1.0, width / SKIP_WIDTH)
+        (x0, _, x1, _), joins = _shape(boxes, cluster, i, j)
+        width = min((x1 - x0) / height, MAX_WIDTH)
+        out[s] = SKIP_COST * (1 + len(joins)) * max(1.0, width / SKIP_WIDTH)
     return out
+
+
+def _shape(boxes: np.ndarray, cluster: np.ndarray, i: int, j: int):
+    """The box (x0, y0, x1, y1) of atoms i..j-1 of a line, and the indices of those among
+    i+1..j-1 that start a new piece of ink (a join of separate pieces)."""
+    x0, y0 = boxes[i:j, :2].min(0)
+    x1, y1 = boxes[i:j, 2:].max(0)
+    return (x0, y0, x1, y1), np.flatnonzero(cluster[i + 1:j] != cluster[i:j - 1]) + i + 1
 
 
 def best_path(n: int, spans: list[tuple[int, int]], scores: np.ndarray) -> list[int]:

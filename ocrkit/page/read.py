@@ -190,10 +190,8 @@ def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> li
             alternatives = [(str(classes[o]), float(raw[k, o])) for o in order[k]]
             chars.append(Char(str(classes[c]), tuple(int(round(v)) for v in box),
                               float(probs[k, c]), alternatives, crops[k]))
-        # no spaces inside a row of boxes: their characters' widths vary, their pitch not
-        spaces = word_spaces(_gap_heights(work, line.height)) & ~even_pitch(
-            (work[:, 0] + work[:, 2]) / 2)
-        found.append((chars, _words(spaces), work, probs[chosen]))
+        found.append((chars, _words(word_spaces(_gap_heights(work, line.height)),
+                                    (work[:, 0] + work[:, 2]) / 2), work, probs[chosen]))
     return found
 
 
@@ -234,16 +232,15 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
             crops.append(normalise_character(ink[y0:y1, x0:x1], ink_on_dark=True))
         # the reading's spaces: after character n when a space follows it
         after = [not keep[i + 1] for i in np.flatnonzero(keep)[:-1]]
-        after = list(np.array(after, bool) & ~even_pitch(centres))     # a row of boxes
         per_line.append((number, reading.probs[keep] @ to_model, np.array(work, float), crops,
-                         after))
+                         _words(after, centres)))
     if not per_line:
         return [], junk
     seen = calibrated(model, model.predict_proba(np.stack([c for *_, crops, _ in per_line
                                                             for c in crops])))
     reject_at = list(classes).index(REJECT) if REJECT in model.classes else None
     found, start = [], 0
-    for number, line_p, work, crops, after in per_line:
+    for number, line_p, work, crops, words in per_line:
         char_p = seen[start:start + len(crops)]
         start += len(crops)
         raw = ((line_p + char_p) / 2).astype(np.float32)
@@ -260,13 +257,16 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
             alternatives = [(str(classes[o]), float(raw[n, o])) for o in order[n]]
             chars.append(Char(str(classes[k]), tuple(int(round(v)) for v in boxes[n]),
                               float(probs[n, k]), alternatives, crops[n]))
-        found.append((chars, _words(after), work, probs))
+        found.append((chars, words, work, probs))
     return found, junk
 
 
-def _words(spaces) -> list[list[int]]:
+def _words(spaces, centres) -> list[list[int]]:
     """Characters 0..len(spaces) grouped into words: a word ends where spaces[n] is true
-    (a space between character n and n + 1)."""
+    (a space between character n and n + 1), except inside a row of boxes (characters at
+    `centres` (n,) evenly spaced, segment.even_pitch), whose characters' widths vary and
+    leave gaps like spaces while their pitch does not."""
+    spaces = np.asarray(spaces, bool) & ~even_pitch(centres)
     words, current = [], [0]
     for n, space in enumerate(spaces, start=1):
         if space:
