@@ -411,6 +411,18 @@ def test_a_page_in_capitals_keeps_the_cuts(model, line_model):
     assert cer(page, truth_of(lines)) < 0.1, page.text
 
 
+def test_a_page_the_line_model_reads_as_lower_case_keeps_its_case():
+    # a real phone photo of small lower-case letters (bert_alphabet_photo): the line model
+    # finds them lower case and reads the page; the case is decided by that same reading, not
+    # again from the committee's averaged probabilities, which are too low there to count as
+    # sure letters (page_case alone called the page capitals: "UNCDEGHIJK")
+    from ocrkit.reader import Reader
+    page = Reader().read(data_file("pages/bert_alphabet_photo.jpg"))
+    assert used(page) == "line"
+    assert next(s.settings["decided"] for s in page.steps if s.id == "case") == "mixed"
+    assert sum(c.islower() for c in page.text) >= 5, page.text
+
+
 def test_lines_written_uphill_reach_the_line_model_level(model, line_model, monkeypatch):
     # lines that slope on their own (drift) after the page was turned level: a straight band
     # through the line cuts the letters at its ends in half; its columns shifted by the line's

@@ -89,14 +89,15 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     to_file = np.array([size[0] / w, size[1] / h] * 2)      # working pixels -> the file's
     words_of = lexicon_stage.load(None if lexicon is True else str(lexicon)) \
         if lexicon and context else None
-    found, junk = None, np.zeros(len(lines), bool)
+    found, junk, capitals = None, np.zeros(len(lines), bool), None
     if line_model is not None and recognizer != "cuts":
         from ocrkit.lines import in_capitals, line_crops, read_lines
         inks, origins = line_crops(cleaned, lines, atoms)
         readings = read_lines(inks, line_model, words_of)
         by_line, junk = _by_line_model(readings, inks, origins, line_model, model, classes,
                                        allowed, cleaned, to_file)
-        if recognizer == "line" or not in_capitals(readings):
+        capitals = in_capitals(readings)
+        if recognizer == "line" or not capitals:
             found = by_line
     used = "cuts" if found is None else "line"
     if found is None:
@@ -118,8 +119,14 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                     chars[n].label = label
                     chars[n].confidence = float(probs[n, index[label]])
     all_chars = [c for chars, _, _, _ in found for c in chars]
-    mode = case if case != "auto" else case_stage.page_case(
-        [c.label for c in all_chars], [c.confidence for c in all_chars])
+    if case != "auto":
+        mode = case
+    elif capitals is not None:
+        # the line model's reading decides, as it decided the recognizer: the committee's
+        # averaged probabilities of a line it read are too low for page_case's sure letters
+        mode = "upper" if capitals else "mixed"
+    else:
+        mode = case_stage.page_case([c.label for c in all_chars], [c.confidence for c in all_chars])
     for chars, words, work, _ in found:
         labels = case_stage.settle_case([c.label for c in chars], work, mode,
                                         [n for n, word in enumerate(words) for _ in word])
