@@ -26,9 +26,10 @@ def inspect(model, fmt):
     info = {
         "model": str(model), "kind": m.kind, "created": m.created,
         "architecture": net.specs, "input_shape": list(net.input_shape),
-        "parameters": int(net.n_params()), "dtype": net.dtype.name,
+        "parameters": int(sum(n.n_params() for n in m.networks)), "dtype": net.dtype.name,
         "classes": "".join(m.classes), "scores": m.scores, "training": m.training,
         "epochs_trained": len(history) if isinstance(history, list) else 0,
+        "committee": len(m.networks),
     }
     if fmt == "json":       # metadata from a stranger's file: keys as text, odd values too
         click.echo(json.dumps(_jsonable(info), indent=2))
@@ -39,6 +40,9 @@ def inspect(model, fmt):
     layers = " -> ".join(_describe(s) for s in net.specs)
     click.echo(f"architecture input {'x'.join(map(str, net.input_shape))} -> {layers}")
     click.echo(f"classes      {info['classes']} ({len(m.classes)})")
+    if m.members:
+        click.echo(f"committee    {len(m.networks)} networks, probabilities averaged (the "
+                   "first one's architecture and record shown)")
     for k, v in m.scores.items():
         click.echo(f"score        {_shown(k)}: {v:.4f}" if isinstance(v, float)
                    else f"score        {_shown(k)}: {_shown(v)}")

@@ -26,7 +26,8 @@ from ocrkit.train import train_model
 
 
 def adapted(base: Model, classes) -> tuple[list[dict], dict, tuple]:
-    """(layer specs, starting parameters, classes) for fine-tuning `base` on `classes`."""
+    """(layer specs, starting parameters, classes) for fine-tuning `base` on `classes` (a
+    committee: its first network)."""
     if base.kind != "classifier":
         raise OcrkitError(f"{base.source or 'the model'} is a {base.kind}; fine-tuning starts "
                           "from a classifier")
@@ -76,4 +77,6 @@ def finetune(base: Model, train, valid, config: FinetuneConfig | None = None, *,
                            TrainConfig(**shared, dtype=base.network.dtype.name),
                            record=record, **run)
     record.update(finetuned_from=base.source, replaced_output_layer=replaced)
+    if base.members:        # a committee: its first network is the one fine-tuned
+        record["from_committee_of"] = len(base.networks)
     return train_model(specs, train, valid, config, start_from=params, record=record, **run)

@@ -8,6 +8,10 @@ A model file holds one dict::
      "params": {"1.W": ndarray, "1.b": ndarray, ...}, "classes": ["A", ..., "9"],
      "training": {...}, "history": {...}, "scores": {...}, "created": "...", "ocrkit_version": "..."}
 
+A classifier may be a committee (version 2): "members": [{"architecture": [...], "params":
+{...}, "training": {...}}, ...], more networks over the same classes and input whose
+probabilities are averaged with the first's (`ocrkit committee`; Ciresan et al. 2012).
+
 `load` admits only the few numpy globals needed to rebuild arrays; anything else in the pickle
 (os.system, builtins.eval, ...) is refused before it can run. HW5 homework weight pickles
 (`Wlayer1`, `blayer1`, `Woutput`, `boutput`, input in NIST layout) come through the same door
@@ -44,7 +48,7 @@ from ocrkit.errors import OcrkitError
 from ocrkit.files import atomic_open, clean_temporary, read_limited
 
 FORMAT = "ocrkit-model"
-VERSION = 1
+VERSION = 2                         # 2: committees ("members")
 INPUT_CONVENTION = "upright 32x32 float32 in [0, 1], ink 1 on background 0"
 LINE_INPUT = "a line: height 32, any width, float32 in [0, 1], ink 1 on background 0"
 #: classifier: a character -> class probabilities; autoencoder: a character -> itself; line: a
@@ -343,15 +347,28 @@ class Model:
     scores: dict = field(default_factory=dict)
     created: str = ""
     source: str = ""      # where it was loaded from
+    # a committee's other networks (same input, same classes) and their training records
+    members: list = field(default_factory=list)
+    member_training: list = field(default_factory=list)
+
+    @property
+    def networks(self) -> list:
+        """Every network whose probabilities make the model's: the first, then the members."""
+        return [self.network, *self.members]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, 32, 32) canonical -> (N, C) class probabilities (classifiers only)."""
+        """x: (N, 32, 32) canonical -> (N, C) class probabilities (classifiers only); a
+        committee's are its networks' mean."""
         if self.kind != "classifier":
             what = "a line model" if self.kind == "line" else f"an {self.kind}"
             raise OcrkitError(f"{self.source or 'the model'} is {what}, not a classifier: it "
                               "has no classes to predict")
         with np.errstate(over="ignore", invalid="ignore"):
             probs = self.network.predict(x)
+            for net in self.members:
+                probs = probs + net.predict(x)
+            if self.members:
+                probs = probs / np.float32(len(self.networks))
         if not np.isfinite(probs).all():        # finite weights can still overflow float32
             raise OcrkitError(f"{self.source or 'the model'} gives NaN or infinite outputs "
                               "(its weights overflow): not a usable model")
@@ -379,7 +396,7 @@ class Model:
 
     def to_dict(self) -> dict:
         return {
-            "format": FORMAT, "version": VERSION, "kind": self.kind,
+            "format": FORMAT, "version": VERSION if self.members else 1, "kind": self.kind,
             "architecture": self.network.specs, "input_shape": list(self.network.input_shape),
             "input": LINE_INPUT if self.kind == "line" else INPUT_CONVENTION,
             "params": self.network.get_params(),
@@ -387,7 +404,14 @@ class Model:
             "history": _plain(self.history), "scores": _plain(self.scores),
             "created": self.created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "ocrkit_version": __version__,
+            **({"members": [{"architecture": net.specs, "params": net.get_params(),
+                             "training": _plain(t)}
+                            for net, t in zip(self.members, self._member_records())]}
+               if self.members else {}),
         }
+
+    def _member_records(self) -> list:
+        return list(self.member_training) + [{}] * (len(self.members) - len(self.member_training))
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "") -> "Model":
@@ -399,40 +423,89 @@ class Model:
         if d.get("kind") not in KINDS:
             raise ValueError(f"unknown model kind {d.get('kind')!r}")
         _check_fields(d)
-        params = d["params"]
-        # the architecture's arrays, from integers alone, against those in the file: only a
-        # network the file holds the weights of is ever built
-        planned = plan(d["architecture"], tuple(d["input_shape"]))
-        if set(params) != set(planned.arrays):
-            raise ValueError(f"parameters {_names(params)} do not match the architecture "
-                             f"{_names(planned.arrays)}")
-        for key, shape in planned.arrays.items():
-            if params[key].shape != shape:
-                raise ValueError(f"parameter {key} has shape {params[key].shape}, the "
-                                 f"architecture needs {shape}")
-            if not np.isfinite(params[key]).all():
-                raise ValueError(f"parameter {key} holds NaN or infinite values")
-            if key.endswith(".var") and (params[key] < 0).any():
-                raise ValueError(f"batch-norm variances {key} are negative")
         classes = tuple(d["classes"])
-        outputs = math.prod(planned.output_shape)
-        if d["kind"] == "classifier" and outputs != len(classes):
-            raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
-        if d["kind"] == "line" and (len(planned.output_shape) != 3
-                                    or planned.output_shape[0] != 1):
-            raise ValueError(f"a line model gives one row of columns, not outputs of shape "
-                             f"{tuple(planned.output_shape)}")
-        if d["kind"] == "line" and planned.output_shape[-1] != len(classes):
-            raise ValueError(f"the network gives {planned.output_shape[-1]} scores a column "
-                             f"for {len(classes)} classes")
-        if d["kind"] == "autoencoder" and outputs != math.prod(d["input_shape"]):
-            raise ValueError(f"an autoencoder with {outputs} outputs for "
-                             f"{'x'.join(map(str, d['input_shape']))} inputs")
-        dtype = next(iter(params.values())).dtype if params else np.float32
-        net = Network(d["architecture"], tuple(d["input_shape"]), dtype=dtype)
-        net.set_params(params)
+        net = _network(d["architecture"], tuple(d["input_shape"]), d["params"], d["kind"],
+                       classes)
+        members = d.get("members", [])
+        if not isinstance(members, list) or not all(
+                isinstance(m, dict) and isinstance(m.get("architecture"), list)
+                and isinstance(m.get("params"), dict) for m in members):
+            raise ValueError("'members' is not a list of {architecture, params} dicts")
+        if members and d["kind"] != "classifier":
+            raise ValueError(f"only a classifier may be a committee, not a {d['kind']}")
+        nets = []
+        for n, m in enumerate(members, start=1):
+            try:
+                _check_fields({**d, "architecture": m["architecture"], "params": m["params"]})
+                nets.append(_network(m["architecture"], tuple(d["input_shape"]), m["params"],
+                                     d["kind"], classes))
+            except ValueError as exc:
+                raise ValueError(f"committee member {n}: {exc}") from None
         return cls(net, classes, d["kind"], d.get("training", {}),
-                   d.get("history", {}), d.get("scores", {}), d.get("created", ""), source)
+                   d.get("history", {}), d.get("scores", {}), d.get("created", ""), source,
+                   nets, [m["training"] if isinstance(m.get("training"), dict) else {}
+                          for m in members])
+
+
+def committee(models: list) -> "Model":
+    """Classifiers over the same classes and input, joined into one model whose probabilities
+    are their mean (a committee: Ciresan et al. 2012 averaged 7 CNNs trained apart). The first
+    model's training record and history are the committee's; the others' training records are
+    kept with their networks. Scores are not carried over: a committee scores anew (and
+    `make calibrate` fits its temperature anew). OcrkitError where they do not fit together."""
+    if len(models) < 2:
+        raise OcrkitError("a committee needs at least two models")
+    first = models[0]
+    for m in models:
+        name = m.source or "a model"
+        if m.kind != "classifier":
+            raise OcrkitError(f"{name} is a {m.kind}: a committee is of classifiers")
+        if tuple(m.classes) != tuple(first.classes):
+            raise OcrkitError(f"{name} has the classes {''.join(m.classes)}, "
+                              f"{first.source or 'the first'} {''.join(first.classes)}: a "
+                              "committee's models share their classes, in one order")
+        if tuple(m.network.input_shape) != tuple(first.network.input_shape):
+            raise OcrkitError(f"{name} takes inputs of another shape than the first")
+    # every network of every model but the first's own (a committee may join committees)
+    members = [net for m in models for net in m.networks][1:]
+    records = [t for m in models for t in [m.training, *m._member_records()]][1:]
+    training = dict(first.training, committee_of=[m.source for m in models])
+    return Model(first.network, tuple(first.classes), "classifier", training, first.history,
+                 {}, "", "", members, records)
+
+
+def _network(architecture, input_shape, params, kind, classes) -> Network:
+    """The network of one architecture and its arrays, built only after the arrays are
+    checked against what the architecture plans (from integers alone): only a network the
+    file holds the weights of is ever built. ValueError naming what does not fit."""
+    planned = plan(architecture, input_shape)
+    if set(params) != set(planned.arrays):
+        raise ValueError(f"parameters {_names(params)} do not match the architecture "
+                         f"{_names(planned.arrays)}")
+    for key, shape in planned.arrays.items():
+        if params[key].shape != shape:
+            raise ValueError(f"parameter {key} has shape {params[key].shape}, the "
+                             f"architecture needs {shape}")
+        if not np.isfinite(params[key]).all():
+            raise ValueError(f"parameter {key} holds NaN or infinite values")
+        if key.endswith(".var") and (params[key] < 0).any():
+            raise ValueError(f"batch-norm variances {key} are negative")
+    outputs = math.prod(planned.output_shape)
+    if kind == "classifier" and outputs != len(classes):
+        raise ValueError(f"the network has {outputs} outputs for {len(classes)} classes")
+    if kind == "line" and (len(planned.output_shape) != 3 or planned.output_shape[0] != 1):
+        raise ValueError(f"a line model gives one row of columns, not outputs of shape "
+                         f"{tuple(planned.output_shape)}")
+    if kind == "line" and planned.output_shape[-1] != len(classes):
+        raise ValueError(f"the network gives {planned.output_shape[-1]} scores a column "
+                         f"for {len(classes)} classes")
+    if kind == "autoencoder" and outputs != math.prod(input_shape):
+        raise ValueError(f"an autoencoder with {outputs} outputs for "
+                         f"{'x'.join(map(str, input_shape))} inputs")
+    dtype = next(iter(params.values())).dtype if params else np.float32
+    net = Network(architecture, tuple(input_shape), dtype=dtype)
+    net.set_params(params)
+    return net
 
 
 def _check_fields(d: dict) -> None:

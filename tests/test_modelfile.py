@@ -143,6 +143,53 @@ def test_saved_model_has_the_usual_file_permissions(tmp_path):
         os.umask(umask)
 
 
+# -- committees --------------------------------------------------------------------------------
+def test_a_committee_averages_its_networks_and_survives_a_round_trip(tmp_path):
+    from click.testing import CliRunner
+    from ocrkit.cli import main
+    a, b, c = (small_model(seed=s) for s in (3, 5, 9))
+    for m, name in zip((a, b, c), "abc"):
+        modelfile.save(m, tmp_path / f"{name}.pkl")
+        m.source = str(tmp_path / f"{name}.pkl")
+    x = sample_inputs()
+    mean = (a.predict_proba(x) + b.predict_proba(x) + c.predict_proba(x)) / 3
+    # a committee of a committee and a model is the committee of all three
+    result = CliRunner().invoke(main, ["committee", str(tmp_path / "a.pkl"),
+                                       str(tmp_path / "b.pkl"), "-o", str(tmp_path / "ab.pkl")])
+    assert result.exit_code == 0, result.output
+    ab = modelfile.load(tmp_path / "ab.pkl")
+    joined = modelfile.committee([ab, c])
+    modelfile.save(joined, tmp_path / "abc.pkl")
+    loaded = modelfile.load(tmp_path / "abc.pkl")
+    assert len(loaded.networks) == 3
+    np.testing.assert_allclose(loaded.predict_proba(x), mean, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(loaded.predict_proba(x), a.predict_proba(x))
+    assert loaded.training["optimizer"] == "adam" and loaded.scores == {}
+    assert len(loaded.member_training) == 2 and loaded.member_training[1]["epochs"] == 4
+    # a single model is still written as format version 1, which older ocrkit reads
+    assert pickle.loads((tmp_path / "a.pkl").read_bytes())["version"] == 1
+    assert pickle.loads((tmp_path / "abc.pkl").read_bytes())["version"] == 2
+
+
+def test_a_committee_is_of_classifiers_over_the_same_classes(tmp_path):
+    a, b = small_model(seed=3), small_model(seed=5)
+    b.classes = tuple("KXYZ8")
+    with pytest.raises(OcrkitError, match="share their classes"):
+        modelfile.committee([a, b])
+    with pytest.raises(OcrkitError, match="at least two"):
+        modelfile.committee([a])
+    # a member whose arrays do not fit its architecture is refused, and named
+    d = modelfile.committee([a, small_model(seed=5)]).to_dict()
+    d["members"][0]["params"]["1.W"] = np.zeros((3, 3), np.float32)
+    (tmp_path / "bad.pkl").write_bytes(pickle.dumps(d))
+    with pytest.raises(OcrkitError, match="committee member 1: parameter 1.W has shape"):
+        modelfile.load(tmp_path / "bad.pkl")
+    d["members"] = [{"architecture": "flatten"}]
+    (tmp_path / "bad.pkl").write_bytes(pickle.dumps(d))
+    with pytest.raises(OcrkitError, match="'members' is not a list"):
+        modelfile.load(tmp_path / "bad.pkl")
+
+
 # -- atomic writes -----------------------------------------------------------------------------
 @pytest.fixture
 def good_model_file(tmp_path):
