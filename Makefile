@@ -51,10 +51,20 @@ NIST26 := $(DATA)/nist26/nist26_valid.mat
 CNN_ARCH := conv32-pool-conv64-pool-fc256-drop0.3
 CHOICE   := $(DATA)/other/choice-dataset-v0.3
 
+# The default model is a committee of three CNNs that differ only in their seed (weights,
+# augmentation, batch order), joined by `ocrkit committee`; its temperature and page map are
+# fitted afterwards (bench/calibration.py --write). models/MODELS.md has what each adds.
 models: install
+	@mkdir -p out
 	$(OCRKIT) train emnist62 --reject 0.08 --arch $(CNN_ARCH) --optimizer adam --lr 0.001 \
-	    --schedule cosine --epochs 15 --batch-size 64 --augment --seed 0 -o models/default.pkl \
+	    --schedule cosine --epochs 15 --batch-size 64 --augment --seed 0 -o out/default-seed0.pkl \
 	    --plots docs/img -q
+	for seed in 1 2; do $(OCRKIT) train emnist62 --reject 0.08 --arch $(CNN_ARCH) --optimizer adam \
+	    --lr 0.001 --schedule cosine --epochs 15 --batch-size 64 --augment --seed $$seed \
+	    -o out/default-seed$$seed.pkl --plots out/plots -q || exit 1; done
+	$(OCRKIT) committee out/default-seed0.pkl out/default-seed1.pkl out/default-seed2.pkl \
+	    -o models/default.pkl
+	OPENBLAS_NUM_THREADS=1 OCRKIT_DATA=$(DATA) $(BIN)/python bench/calibration.py --write
 	$(OCRKIT) train emnist --hidden 512,256 --activation relu --optimizer adam --lr 0.001 \
 	    --schedule cosine --epochs 30 --augment --seed 0 -o models/mlp.pkl --plots docs/img -q
 	$(OCRKIT) train emnist --hidden 64 --activation sigmoid --optimizer sgd --schedule constant \

@@ -219,15 +219,17 @@ def test_writing_across_the_rules_is_turned_level_on_its_own(monkeypatch):
 def test_big_letters_in_a_thin_pen_keep_their_rules_found(monkeypatch):
     # kj_khushboo_touching at its full 13 MP: a name four rules tall in a thin pen, so the
     # strips the rules are looked for in were half the page wide, the faint rules drifted
-    # off their rows across them and stayed, joining the letters
+    # off their rows across them and stayed, joining the letters (with the single default
+    # model of the last round that read HUSH8D; the committee reads through what is left,
+    # so the rules removed are counted, and the page must read right)
     from ocrkit import Reader
     with Image.open(data_file("pages/kj_khushboo_touching.jpeg")) as photo:
         image = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
     truth = data_file("pages/kj_khushboo_touching.gt.txt").read_text()
-    reader = Reader()
-    found = cer(reader.read(image), truth)
+    assert cer(Reader().read(image), truth) <= 0.125
+    found = clean(image).removed["rules"]
     monkeypatch.setattr(clean_stage, "STRIP_STROKES", 1e9)
-    assert found < cer(reader.read(image), truth) - 0.1
+    assert found > 1.15 * clean(image).removed["rules"]
 
 
 def test_working_resolution_follows_the_writing():
