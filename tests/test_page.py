@@ -135,7 +135,10 @@ def test_a_dark_table_is_off_the_sheet_whatever_its_texture(model, line_model, m
         with monkeypatch.context() as m:
             m.setattr(clean_stage, "OFF_DARK", 0.0)
             table = read_page(image, model, line_model=line_model)
-        assert cer(kept, text) < 0.05 and cer(table, text) > 0.3, (kept.text, table.text)
+        # without the rule, a line of junk (or more) along the card's edge: seed 0 at 28% with
+        # the committee, the others over 100%
+        assert cer(kept, text) < 0.05 and cer(table, text) > 0.2, (kept.text, table.text)
+        assert len(table.lines) > len(kept.lines) == text.count("\n") + 1
 
 
 def test_a_lighter_strip_of_the_table_between_its_dark_parts_is_off_the_sheet(monkeypatch):
