@@ -347,9 +347,14 @@ class Model:
     scores: dict = field(default_factory=dict)
     created: str = ""
     source: str = ""      # where it was loaded from
-    # a committee's other networks (same input, same classes) and their training records
+    # a committee's other networks (same input, same classes) and their training records,
+    # one each ({} where none was given)
     members: list = field(default_factory=list)
     member_training: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.member_training = (list(self.member_training)
+                                + [{}] * (len(self.members) - len(self.member_training)))
 
     @property
     def networks(self) -> list:
@@ -406,12 +411,9 @@ class Model:
             "ocrkit_version": __version__,
             **({"members": [{"architecture": net.specs, "params": net.get_params(),
                              "training": _plain(t)}
-                            for net, t in zip(self.members, self._member_records())]}
+                            for net, t in zip(self.members, self.member_training)]}
                if self.members else {}),
         }
-
-    def _member_records(self) -> list:
-        return list(self.member_training) + [{}] * (len(self.members) - len(self.member_training))
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "") -> "Model":
@@ -468,7 +470,7 @@ def committee(models: list) -> "Model":
             raise OcrkitError(f"{name} takes inputs of another shape than the first")
     # every network of every model but the first's own (a committee may join committees)
     members = [net for m in models for net in m.networks][1:]
-    records = [t for m in models for t in [m.training, *m._member_records()]][1:]
+    records = [t for m in models for t in [m.training, *m.member_training]][1:]
     training = dict(first.training, committee_of=[m.source for m in models])
     return Model(first.network, tuple(first.classes), "classifier", training, first.history,
                  {}, "", "", members, records)
