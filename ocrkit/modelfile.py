@@ -58,6 +58,12 @@ MAX_FILE_BYTES = 256 << 20          # a model file is read only up to this size 
 MAX_DEPTH = 50                      # nesting of lists, tuples and dicts in a model file
 MAX_INT_BITS = 256                  # integers in metadata (a random generator's state: 128)
 MAX_CLASS_NAME = 255                # characters in a class name (a folder name's limit)
+# A committee asks its other networks only about the samples its first network gives less than
+# this probability (a cascade): the rest keep the first's probabilities, which the others
+# would hardly move. `ocrkit evaluate` on the emnist62 test split: 85.70% cascaded (39% of the
+# samples reach the other networks), 85.69% with every sample averaged; the dev pages' text
+# (`make pages`) is the same either way, at 44% of the crops (models/MODELS.md, "Committee").
+CASCADE = 0.9
 
 # (module, name) pairs a model file may refer to: what numpy needs to rebuild arrays and
 # scalars of plain dtypes, under its 1.x (numpy.core) and 2.x (numpy._core) names.
@@ -363,17 +369,21 @@ class Model:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """x: (N, 32, 32) canonical -> (N, C) class probabilities (classifiers only); a
-        committee's are its networks' mean."""
+        committee's are its networks' mean, for the samples its first network gives less
+        than CASCADE probability (the rest keep the first's: they would hardly move)."""
         if self.kind != "classifier":
             what = "a line model" if self.kind == "line" else f"an {self.kind}"
             raise OcrkitError(f"{self.source or 'the model'} is {what}, not a classifier: it "
                               "has no classes to predict")
         with np.errstate(over="ignore", invalid="ignore"):
             probs = self.network.predict(x)
-            for net in self.members:
-                probs = probs + net.predict(x)
-            if self.members:
-                probs = probs / np.float32(len(self.networks))
+            unsure = np.flatnonzero(~(probs.max(axis=1, initial=0) >= CASCADE)) \
+                if self.members else []
+            if len(unsure):
+                total = probs[unsure]
+                for net in self.members:
+                    total = total + net.predict(x[unsure])
+                probs[unsure] = total / np.float32(len(self.networks))
         if not np.isfinite(probs).all():        # finite weights can still overflow float32
             raise OcrkitError(f"{self.source or 'the model'} gives NaN or infinite outputs "
                               "(its weights overflow): not a usable model")

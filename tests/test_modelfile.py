@@ -171,6 +171,20 @@ def test_a_committee_averages_its_networks_and_survives_a_round_trip(tmp_path):
     assert pickle.loads((tmp_path / "abc.pkl").read_bytes())["version"] == 2
 
 
+def test_a_committee_asks_its_other_networks_only_where_its_first_is_unsure(monkeypatch):
+    a, b, c = (small_model(seed=s) for s in (3, 5, 9))
+    joined = modelfile.committee([a, b, c])
+    x = sample_inputs()
+    first = a.predict_proba(x)
+    mean = (first + b.predict_proba(x) + c.predict_proba(x)) / 3
+    threshold = float(np.median(first.max(axis=1)))
+    monkeypatch.setattr(modelfile, "CASCADE", threshold)
+    sure = first.max(axis=1) >= threshold
+    assert 0 < sure.sum() < len(x)
+    got = joined.predict_proba(x)
+    np.testing.assert_array_equal(got[sure], first[sure])
+    np.testing.assert_allclose(got[~sure], mean[~sure], rtol=1e-5, atol=1e-7)
+
 def test_a_committee_is_of_classifiers_over_the_same_classes(tmp_path):
     a, b = small_model(seed=3), small_model(seed=5)
     b.classes = tuple("KXYZ8")
