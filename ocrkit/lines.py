@@ -189,7 +189,7 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
     from ocrkit.engine.ctc import log_softmax
     log_p = log_softmax(logits)
     probabilities = np.exp(log_p)
-    words = list(lexicon) if lexicon else []        # what rapidfuzz searches
+    words = by_length(lexicon or {})                # what rapidfuzz searches
     one_hot = np.eye(len(model.classes))
     lengths = [-(-f[0].shape[1] // STRIDE) for f in fitted]
     text_class = np.array([c.isalnum() for c in model.classes])     # not blank, space, marks
@@ -235,15 +235,27 @@ LEXICON_CANDIDATES = 12
 LEXICON_GAIN = 4.0
 
 
-def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: list) -> str | None:
+def by_length(lexicon: dict) -> dict:
+    """A lexicon's words by their length {length: [word, ...]}, in the lexicon's order."""
+    out = {}
+    for w in lexicon:
+        out.setdefault(len(w), []).append(w)
+    return out
+
+
+def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict) -> str | None:
     """The lexicon word (lower case) that should replace `word`, read from the columns of
     log-probabilities lp (T, C) of a line model with `classes`, or None to keep it: of the
-    word and the lexicon words at most LEXICON_EDITS edits from it (rapidfuzz), the one with
+    word and the LEXICON_CANDIDATES lexicon words nearest it, at most LEXICON_EDITS edits away
+    and the commoner first among equals (rapidfuzz, searching only the words of `words`
+    (by_length) whose length is that close), the one with
     the highest log p(it | columns) (all CTC paths, each letter's two cases as one) plus, for
     a lexicon word, its log-prior (ocrkit.page.lexicon: BONUS less RANK_WEIGHT a decade of
     rank) and LEXICON_GAIN. As ocrkit.page.lexicon.best_word for the cuts, the lexicon
     settles what the ink leaves open and never invents a word it does not support; unlike
     it, the word may gain or lose a letter (beief -> belief)."""
+    from itertools import chain
+
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
@@ -251,9 +263,12 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: list)
     low = word.lower()
     if len(low) < LEXICON_MIN or not low.isalpha() or not low.isascii():
         return None
-    found = process.extract(low, words, scorer=Levenshtein.distance,
-                            score_cutoff=LEXICON_EDITS, limit=LEXICON_CANDIDATES)
-    options = [low] + [w for w, _, _ in found if w != low and w.isalpha() and w.isascii()]
+    near = list(chain.from_iterable(words.get(n, ()) for n in range(
+        len(low) - LEXICON_EDITS, len(low) + LEXICON_EDITS + 1)))
+    found = process.extract(low, near, scorer=Levenshtein.distance,
+                            score_cutoff=LEXICON_EDITS, limit=None)
+    found = sorted((d, -lexicon[w], w) for w, d, _ in found)[:LEXICON_CANDIDATES]  # then common
+    options = [low] + [w for _, _, w in found if w != low and w.isalpha() and w.isascii()]
     if len(options) == 1:
         return None
     index = {c: i for i, c in enumerate(classes)}

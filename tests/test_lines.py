@@ -408,11 +408,11 @@ def test_the_lexicon_may_give_a_line_models_word_a_letter_it_missed():
     # columns read "helo" (the second l only half as likely as a blank in its column): the
     # lexicon puts it back, since "hello" explains the columns nearly as well; a word the
     # columns clearly spell otherwise ("xqz") and a lexicon word read as it is stay
-    from ocrkit.lines import lexicon_word
+    from ocrkit.lines import by_length, lexicon_word
     from ocrkit.page.lexicon import load
     classes = list(LINE_CLASSES)
     lexicon = load()
-    words = list(lexicon)
+    words = by_length(lexicon)
 
     def columns(*steps):
         lp = np.full((len(steps), len(classes)), np.log(1e-4))
