@@ -103,6 +103,12 @@ def test_context_settles_lookalikes():
               Char("2", (0, 0, 1, 1), 0.9, [])]
     settle_lookalikes(digits, index, np.array([[0.6, 0.4, 0, 0, 0]] + [[0, 0, 0, 0.1, 0.9]] * 2))
     assert digits[0].label == "0"
+    # a small l among digits is a 1 (a student number's 1 read as l became I at the case stage)
+    index = {c: i for i, c in enumerate("0l1I")}
+    number = [Char(c, (0, 0, 1, 1), 0.9, []) for c in "00l0"]
+    settle_lookalikes(number, index, np.array([[0.9, 0, 0, 0]] * 2 + [[0, 0.4, 0.3, 0.2]]
+                                              + [[0.9, 0, 0, 0]]))
+    assert "".join(c.label for c in number) == "0010"
 
 
 def test_word_spaces_from_line_statistics():

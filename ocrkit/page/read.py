@@ -27,6 +27,8 @@ from ocrkit.page.segment import drop_faint, even_pitch, segment, word_spaces
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
 LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
+LOOKALIKES["l"] = "1"       # a small l among digits is a 1 (a 1 among letters stays I or l:
+                            # the case stage tells them apart by the word)
 
 
 
@@ -390,8 +392,8 @@ def alphabet_classes(alphabet: str, classes) -> set:
 
 
 def settle_lookalikes(chars: list, index: dict, probs: np.ndarray) -> None:
-    """In a word of mostly letters, read 0/1/2/5/6/8 as O/I/Z/S/G/B (and the reverse in a
-    word of mostly digits), when the model gives the look-alike a real chance."""
+    """In a word of mostly letters, read 0/1/2/5/6/8 as O/I/Z/S/G/B (and the reverse, and l
+    as 1, in a word of mostly digits), when the model gives the look-alike a real chance."""
     kinds = [c.label.isdigit() for c in chars]
     for j, c in enumerate(chars):
         twin = LOOKALIKES.get(c.label)
