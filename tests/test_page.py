@@ -341,6 +341,24 @@ def test_touching_capitals_are_cut_not_dropped(monkeypatch):
     assert "RAGHAV" not in reader.read(path).text
 
 
+def test_a_comma_among_capitals_ends_its_word_and_is_not_read(monkeypatch):
+    # kj_raghav_caps begins "HI, MY NAME": the comma, low and short on the line of capitals,
+    # was read as 9 and joined the two words ("HI9MY")
+    from ocrkit import Reader
+    from ocrkit.page import case
+    path = data_file("pages/kj_raghav_caps.jpeg")
+    reader = Reader()
+    first = reader.read(path).text.splitlines()[0]
+    assert first.startswith("HI MY NAME"), first
+    boxes = np.array([[0, 0, 10, 40], [12, 0, 20, 40], [22, 28, 26, 48], [30, 0, 40, 40],
+                      [42, 2, 50, 41]])
+    assert list(case.marks(list("HE9NT"), boxes)) == [False, False, True, False, False]
+    boxes[2] = [22, 0, 30, 40]                                  # a 9 as tall as the rest
+    assert not case.marks(list("HE9NT"), boxes).any()
+    monkeypatch.setattr(case, "MARK_TOP", 0.0)                   # no character is a mark
+    assert not reader.read(path).text.startswith("HI MY")
+
+
 def test_best_path_covers_every_atom_once():
     spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
     scores = np.array([-1.0, -1.0, -1.0, -0.5, -3.0])

@@ -24,6 +24,8 @@ TALL = frozenset("ABDEFGHJLNQRT0123456789bdfhklt")   # reach the cap line (no tw
 DESCENDERS = frozenset("gjpqy")
 MODES = ("auto", "upper", "mixed")
 LOWER_SHARE = 0.15       # pages with fewer small letters than this share are capitals
+MARK_TOP = 0.45          # in capitals, a character whose top is below this share of the cap
+MARK_HEIGHT = 0.75       # height, and no taller than this share, is a mark (marks)
 
 
 def merge_twins(probs: np.ndarray, classes) -> np.ndarray:
@@ -89,6 +91,19 @@ def line_geometry(labels: list[str], boxes: np.ndarray) -> tuple[np.ndarray, flo
     if x is None or x >= 0.9 * cap:
         x = 0.62 * cap
     return base, x, cap
+
+
+def marks(labels: list[str], boxes) -> np.ndarray:
+    """Which characters of a line written in capitals are punctuation, not letters or digits
+    (bool (n,)): those whose top lies below MARK_TOP of the line's cap height above its
+    baseline and whose height is under MARK_HEIGHT of it (a comma or period read as 9, 7 or
+    a dot's I). A capital's top is at the cap line; only a mark sits that low. Lines of fewer
+    than three characters have no geometry to tell."""
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    if len(labels) < 3:
+        return np.zeros(len(labels), bool)
+    base, _, cap = line_geometry(labels, boxes)
+    return (base - boxes[:, 1] < MARK_TOP * cap) & (boxes[:, 3] - boxes[:, 1] < MARK_HEIGHT * cap)
 
 
 def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:

@@ -134,6 +134,9 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                                         [n for n, word in enumerate(words) for _ in word])
         for c, label in zip(chars, labels):
             c.label = label
+        if mode == "upper":         # a comma or period among capitals ends its word
+            mark = case_stage.marks([c.label for c in chars], work)
+            words = [part for word in words for part in _split_at(word, mark)]
         page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
     page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
                                      "line geometry", {"mode": case, "decided": mode}))
@@ -268,6 +271,17 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
                               float(probs[n, k]), alternatives, crops[n]))
         found.append((chars, words, work, probs))
     return found, junk
+
+
+def _split_at(word: list[int], drop: np.ndarray) -> list[list[int]]:
+    """A word's character indices split where `drop` is set, those left out (no empty part)."""
+    parts = [[]]
+    for n in word:
+        if drop[n]:
+            parts.append([])
+        else:
+            parts[-1].append(n)
+    return [p for p in parts if p]
 
 
 def _words(spaces, centres) -> list[list[int]]:
