@@ -229,6 +229,12 @@ class _Classifier(RunConfig):
     augment: bool = option(True, Flag(), "Randomly scale, stretch, rotate, slant and shift "
                                          "each training batch, distort some elastically, "
                                          "thicken some strokes and add pixel noise to some.")
+    crop_noise: bool = option(False, Flag(), "With --augment, give some samples what a real "
+                                             "page's crop keeps: specks, an underline stub, "
+                                             "faded strokes (ocrkit.data.augment).")
+    styles: bool = option(False, Flag(), "With --augment, draw writers' styles EMNIST lacks on "
+                                         "some samples of their class: crossed 7 and Z, barred "
+                                         "J, 1 with flag and foot, G with a spur.")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,10 @@ class TrainingDiverged(OcrkitError):
 # by 100 is confidently wrong everywhere (Adam at lr 10 on EMNIST: 184,000 within an epoch,
 # never back below chance), and a sigmoid autoencoder's squared error cannot grow that much.
 EXPLODED = 100.0
+# --crop-noise and --styles: the share of a batch given a crop's leftovers, and of each style's
+# class drawn in it (ocrkit.data.augment.Augment)
+CROP_NOISE = 0.2
+STYLES = 0.3
 
 
 @dataclass
@@ -93,7 +97,8 @@ class Trainer:
         self.seed = seed
         self.balance = balance
         # callable(xb, rng) -> xb, applied to each training batch's inputs only: the targets
-        # are indexed separately, so an autoencoder given a corruption learns to denoise
+        # are indexed separately, so an autoencoder given a corruption learns to denoise;
+        # one with `takes_labels` is called (xb, rng, labels=the batch's targets)
         self.augment = augment
         self.checkpoint = checkpoint
         self.progress = progress
@@ -238,7 +243,8 @@ class Trainer:
                 idx = order[b * bs:(b + 1) * bs]
                 xb, tb = x[idx], target[idx]
                 if self.augment is not None:
-                    xb = self.augment(xb, rng)
+                    xb = self.augment(xb, rng, labels=tb) if getattr(
+                        self.augment, "takes_labels", False) else self.augment(xb, rng)
                     if isinstance(xb, tuple):       # (inputs, targets): data.augment.Paired
                         xb, tb = xb
                 out = net.forward(xb, train=True, logits=loss.takes_logits)
@@ -379,8 +385,11 @@ def train_model(specs: list[dict], train, valid, config=None, *, start_from: dic
                       schedule=config.schedule, step_size=config.step_size,
                       gamma=config.gamma, patience=config.patience, seed=config.seed,
                       balance=balance,
-                      augment=batches or (Augment() if getattr(config, "augment", False)
-                                          else None),
+                      augment=batches or (Augment(
+                          crops=CROP_NOISE if getattr(config, "crop_noise", False) else 0.0,
+                          styles=STYLES if getattr(config, "styles", False) else 0.0,
+                          classes=tuple(train.classes))
+                          if getattr(config, "augment", False) else None),
                       checkpoint=save_checkpoint, progress=progress, desc=desc,
                       keep_best=keep_best)
     first = net.first_weights

@@ -109,3 +109,64 @@ def test_noise_stays_in_range_and_hits_only_its_share():
     changed = np.any(np.abs(out - x) > 1e-6, axis=(1, 2))
     assert 0.4 < changed.mean() < 0.6
     assert out.min() >= 0 and out.max() <= 1
+
+
+# -- a page crop's leftovers and writers' styles (issue 16) -----------------------------------
+CLASSES = tuple("17AGJZ")
+
+
+def test_styles_draw_their_strokes_on_their_classes_only():
+    # a bar labelled 1, 7, Z, J, G and A: 1, 7, Z and J gain ink where the bar had none, at
+    # the place their style puts it (G's spur falls inside a bar); A (no style) is untouched
+    x = bar_images(6)
+    labels = np.array([CLASSES.index(c) for c in "17ZJGA"])
+    out = only(styles=1.0, classes=CLASSES)(x, np.random.default_rng(0), labels=labels)
+    added = (out > 0.5) & (x < 0.5)
+    assert np.array_equal(out[5], x[5])
+    assert all(added[i].sum() >= 6 for i in range(4))
+    rows = [np.flatnonzero(added[i].any(1)) for i in range(4)]
+    assert rows[1].min() >= 12 and rows[1].max() <= 20       # 7: a bar across the middle
+    assert rows[2].min() >= 12 and rows[2].max() <= 20       # Z: the same
+    assert rows[3].max() <= 10                                # J: a bar on top
+    assert np.all(out >= x - 1e-6)                            # strokes only add ink
+    # without labels (an autoencoder's batches, a caller that has none) nothing is drawn
+    np.testing.assert_array_equal(only(styles=1.0, classes=CLASSES)(x, np.random.default_rng(0)), x)
+
+
+def test_crop_leftovers_add_specks_and_stubs_or_fade_the_strokes():
+    x = bar_images(60)
+    out = only(crops=1.0)(x, np.random.default_rng(0))
+    outside = (out > 0.3) & (x == 0)
+    faded = (out < x - 0.1).any(axis=(1, 2))
+    gained = outside.any(axis=(1, 2))
+    assert gained.sum() >= 20 and faded.sum() >= 10           # each kind on about a third
+    assert not np.any(gained & faded)                         # one kind a sample
+    stub = outside[:, 27:31].sum(axis=(1, 2)) >= 8             # a line under the bar ...
+    assert stub.sum() >= 8
+    assert not outside[stub, 24:26].any()                     # ... clear of its bottom
+    assert out.min() >= 0 and out.max() <= 1
+    assert np.array_equal(only(crops=0.0)(x, np.random.default_rng(0)), x)
+
+
+def test_the_trainer_gives_an_augmentation_that_takes_labels_its_batchs_labels():
+    from ocrkit.engine import Adam, Network, SoftmaxCrossEntropy
+    from ocrkit.train import Trainer
+    seen = []
+
+    class Spy:
+        takes_labels = True
+
+        def __call__(self, xb, rng, labels=None):
+            seen.append((xb.copy(), np.array(labels)))
+            return xb
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 8, 8)).astype(np.float32)
+    y = np.arange(40) % 4
+    net = Network([{"type": "flatten"}, {"type": "dense", "units": 4, "activation": "softmax"}],
+                  (8, 8), np.random.default_rng(0))
+    Trainer(net, SoftmaxCrossEntropy(), Adam(0.01), epochs=1, batch_size=16, seed=0,
+            augment=Spy()).fit(x, y)
+    assert sum(len(lab) for _, lab in seen) == 40
+    for xb, lab in seen:        # each batch's labels are its samples' own
+        rows = [int(np.flatnonzero((x == s).all(axis=(1, 2)))[0]) for s in xb]
+        np.testing.assert_array_equal(lab, y[rows])

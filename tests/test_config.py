@@ -64,7 +64,8 @@ def test_every_field_is_an_option_whose_help_shows_the_librarys_default_and_help
             if f.metadata["flags"]:
                 shown = f.default
             elif isinstance(f.default, bool):
-                shown = f.name if f.default else f"no-{f.name}"
+                flag = f.name.replace("_", "-")                 # crop_noise -> --crop-noise
+                shown = flag if f.default else f"no-{flag}"
             else:
                 shown = f.default
             if shown is not None:
