@@ -359,6 +359,21 @@ def test_a_comma_among_capitals_ends_its_word_and_is_not_read(monkeypatch):
     assert not reader.read(path).text.startswith("HI MY")
 
 
+def test_a_bar_among_small_letters_is_l_though_big_twins_read_as_capitals():
+    # sf_code_java's "class" with a big c and s: the lexicon gave "class", the twins' size
+    # made C S S capitals, and the bar among them became I ("CIaSS"): the letters whose shape
+    # shows their case decide (here a), not the twins and not a word's first capital
+    from ocrkit.page.case import settle_case
+    tall, small = (0, 40), (15, 40)
+    def boxes(spans):
+        return np.array([[10 * i, y0, 10 * i + 8, y1] for i, (y0, y1) in enumerate(spans)])
+    line = ["c", "I", "a", "s", "s", "H", "e", "l", "l", "o", "H", "I", "L", "L"]
+    spans = [tall, tall, small, tall, tall, tall, small, tall, tall, small, tall, tall, tall, tall]
+    words = [0] * 5 + [1] * 5 + [2] * 4
+    got = settle_case(line, boxes(spans), "mixed", words)
+    assert "".join(got) == "ClaSS" + "Hello" + "HILL"
+
+
 def test_best_path_covers_every_atom_once():
     spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
     scores = np.array([-1.0, -1.0, -1.0, -0.5, -3.0])

@@ -110,7 +110,9 @@ def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
     """The labels of one line (each already the best class, twins in either case) in the case
     `mode` asks for: "upper" every letter a capital; "mixed" each twin by its height above the
     line's baseline (nearer the x-height: small; nearer the cap height: capital), and a lone
-    stroke (I or l) by its word: l among small letters, I otherwise. `words`: the word number
+    stroke (I or l) by its word: l among small letters, I otherwise (counting the letters
+    whose shape shows their case, but not a capital that begins the word, and twins only in
+    a word of twins). `words`: the word number
     of each label (default: one word)."""
     if mode == "upper":
         return [c.upper() for c in labels]
@@ -127,8 +129,13 @@ def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
         out.append(c)
     for n, c in enumerate(out):
         if c in ("I", "l"):
-            others = [o for o, w in zip(out, words) if w == words[n] and o.isalpha()
-                      and o not in "Il"]
-            small = sum(o.islower() for o in others)
-            out[n] = "l" if others and small > len(others) / 2 else "I"
+            word = [j for j, w in enumerate(words) if w == words[n]]
+            others = [out[j] for j in word if out[j].isalpha() and out[j] not in "Il"
+                      and not (j == word[0] != n and out[j].isupper())]
+            # the letters whose shape shows their case decide, not a Capitalised word's first;
+            # twins (their case set by size, which a writer's big c or s misleads) only when
+            # the word has no other
+            shown = [o for o in others if o.lower() not in TWINS] or others
+            small = sum(o.islower() for o in shown)
+            out[n] = "l" if shown and small > len(shown) / 2 else "I"
     return out
