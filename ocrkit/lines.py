@@ -130,7 +130,7 @@ def network_for(model, width: int):
     net = model.network
     if tuple(net.input_shape) == (HEIGHT, width):
         return net
-    other = Network(net.specs, (HEIGHT, width), dtype=net.dtype)
+    other = Network(net.specs, (HEIGHT, width), dtype=net.dtype, init=False)
     other.set_params(net.get_params())
     return other
 

@@ -515,7 +515,7 @@ def _network(architecture, input_shape, params, kind, classes) -> Network:
         raise ValueError(f"an autoencoder with {outputs} outputs for "
                          f"{'x'.join(map(str, input_shape))} inputs")
     dtype = next(iter(params.values())).dtype if params else np.float32
-    net = Network(architecture, tuple(input_shape), dtype=dtype)
+    net = Network(architecture, tuple(input_shape), dtype=dtype, init=False)
     net.set_params(params)
     return net
 

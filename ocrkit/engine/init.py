@@ -25,9 +25,11 @@ def default_for(activation: str) -> str:
     return "he" if activation == "relu" else "xavier"
 
 
-def weights(name: str, fan_in: int, fan_out: int, rng: np.random.Generator, shape=None):
+def weights(name: str, fan_in: int, fan_out: int, rng: np.random.Generator | None, shape=None):
+    """Initial weights drawn by initialiser `name` from rng; zeros without one (a network
+    whose arrays are set next, from a model file, draws nothing)."""
     try:
         fn = INITIALISERS[name]
     except KeyError:
         raise ValueError(f"unknown initialiser {name!r}; choose from {', '.join(INITIALISERS)}")
-    return fn(fan_in, fan_out, rng, shape)
+    return np.zeros(shape or (fan_in, fan_out)) if rng is None else fn(fan_in, fan_out, rng, shape)

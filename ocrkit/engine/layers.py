@@ -161,12 +161,12 @@ class Dropout(Layer):
     """Inverted dropout: in training each unit is zeroed with probability `rate` and the rest
     scaled by 1 / (1 - rate), so inference is the identity. x: any shape."""
 
-    def __init__(self, rate: float, rng: np.random.Generator):
+    def __init__(self, rate: float, rng: np.random.Generator | None):
         super().__init__()
         if not 0 <= rate < 1:
             raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
-        self.rng = np.random.default_rng(rng.integers(2**63))
+        self.rng = np.random.default_rng(0 if rng is None else rng.integers(2**63))
 
     def forward(self, x, train=False):
         if not train or self.rate == 0:

@@ -193,12 +193,14 @@ class Network:
     softmax, for the fused cross-entropy loss.
     """
 
-    def __init__(self, specs: list[dict], input_shape=(32, 32), rng=None, dtype=np.float32):
+    def __init__(self, specs: list[dict], input_shape=(32, 32), rng=None, dtype=np.float32,
+                 init: bool = True):
         self.plan = plan(specs, input_shape)         # ValueError before anything is allocated
         self.specs = [dict(s) for s in specs]
         self.input_shape = tuple(int(d) for d in input_shape)
         self.dtype = np.dtype(dtype)
-        rng = rng if rng is not None else np.random.default_rng(0)
+        # init=False: weights start at zero, drawing nothing (set_params follows: a model file)
+        rng = None if not init else rng if rng is not None else np.random.default_rng(0)
         self.layers: list[Layer] = []
         self.names: list[str] = []   # parameter-name prefix of each layer ("" when none)
         self.spec_of: list[int] = []  # the spec index each layer was built from
