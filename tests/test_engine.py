@@ -224,3 +224,15 @@ def test_params_round_trip_by_name(rng):
     assert np.array_equal(a.forward(x), b.forward(x))
     with pytest.raises(ValueError, match="shape"):
         b.set_params({**a.get_params(), "1.W": np.zeros((2, 2))})
+
+
+def test_a_network_built_for_a_model_files_arrays_draws_no_weights():
+    specs = [{"type": "conv2d", "filters": 4}, {"type": "flatten"},
+             {"type": "dense", "units": 3, "activation": "softmax"}]
+    drawn = Network(specs, (8, 8), np.random.default_rng(0))
+    blank = Network(specs, (8, 8), np.random.default_rng(0), init=False)
+    assert all(np.any(v) for k, v in drawn.get_params().items() if k.endswith(".W"))
+    assert not any(np.any(v) for v in blank.get_params().values())
+    blank.set_params(drawn.get_params())
+    x = np.random.default_rng(1).random((2, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(blank.predict(x), drawn.predict(x))
