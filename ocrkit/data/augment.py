@@ -91,7 +91,6 @@ class Augment:
             x[pick] = np.maximum(x[pick], grown * strength)
         return x
 
-
     def draw_styles(self, x: np.ndarray, labels: np.ndarray, rng) -> np.ndarray:
         """A `styles` share of the samples of the STYLES classes with that style's strokes
         drawn on, placed by each character's ink (box, and the stem's column where the stroke
