@@ -371,7 +371,23 @@ def test_a_bar_among_small_letters_is_l_though_big_twins_read_as_capitals():
     spans = [tall, tall, small, tall, tall, tall, small, tall, tall, small, tall, tall, tall, tall]
     words = [0] * 5 + [1] * 5 + [2] * 4
     got = settle_case(line, boxes(spans), "mixed", words)
-    assert "".join(got) == "ClaSS" + "Hello" + "HILL"
+    assert "".join(got) == "Class" + "Hello" + "HILL"      # (S S: no_rise, the next test)
+
+
+def test_case_does_not_rise_inside_a_word_of_mixed_case():
+    # bert_alphabet_clean "heLLo deep Learning / WeLcome": l written with a foot reads as L;
+    # sf_code_java "SYstem", "PUblic"; nick_verify "VeriFy"
+    from ocrkit.page.case import no_rise, settle_case
+    words = ["heLLo", "WeLcome", "SYstem", "VeriFy", "OCR", "It", "Is", "ID", "tIme"]
+    labels = [c for w in words for c in w]
+    number = [n for n, w in enumerate(words) for _ in w]
+    got = "".join(no_rise(labels, number))
+    assert got == "hello" "Welcome" "System" "Verify" "OCR" "It" "Is" "ID" "tIme"
+    line = list("heLLo")
+    boxes = np.array([[10 * i, 0 if c in "hLL" else 15, 10 * i + 8, 40]
+                      for i, c in enumerate(line)])
+    assert "".join(settle_case(line, boxes, "mixed")) == "hello"
+    assert "".join(settle_case(line, boxes, "upper")) == "HELLO"
 
 
 def test_best_path_covers_every_atom_once():

@@ -112,8 +112,8 @@ def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
     line's baseline (nearer the x-height: small; nearer the cap height: capital), and a lone
     stroke (I or l) by its word: l among small letters, I otherwise (counting the letters
     whose shape shows their case, but not a capital that begins the word, and twins only in
-    a word of twins). `words`: the word number
-    of each label (default: one word)."""
+    a word of twins); then no capital after a small letter of its word (no_rise). `words`:
+    the word number of each label (default: one word)."""
     if mode == "upper":
         return [c.upper() for c in labels]
     if not labels:
@@ -138,4 +138,25 @@ def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
             shown = [o for o in others if o.lower() not in TWINS] or others
             small = sum(o.islower() for o in shown)
             out[n] = "l" if shown and small > len(shown) / 2 else "I"
+    return no_rise(out, words)
+
+
+def no_rise(labels: list[str], words: list) -> list[str]:
+    """Case does not rise inside a word of mixed case: a capital after a small letter of its
+    word is small ("heLLo", "VeriFy": an l or f written with a foot or a bar reads as L or F),
+    and a capital second letter before two or more letters all small is too ("SYstem"). A
+    word in capitals is left alone, and so is I, which the bar rule settled (small, it is l)."""
+    out = list(labels)
+    for w in dict.fromkeys(words):
+        at = [j for j, v in enumerate(words) if v == w and out[j].isalpha()]
+        letters = [out[j] for j in at]
+        if len(letters) >= 4 and letters[0].isupper() and letters[1].isupper() \
+                and all(c.islower() for c in letters[2:]):
+            out[at[1]] = "l" if letters[1] == "I" else letters[1].lower()
+        small = False
+        for j in at:
+            if out[j].islower():
+                small = True
+            elif small and out[j] != "I":
+                out[j] = out[j].lower()
     return out
