@@ -235,11 +235,19 @@ LEXICON_CANDIDATES = 12
 LEXICON_GAIN = 4.0
 
 
+# a line model reads an l's stroke as an i's and back (hello -> heiio): the lexicon looks up
+# words with the two as one letter, and scores them with the two columns as one
+SHAPE_KEY = str.maketrans("i", "l")
+
+
 def by_length(lexicon: dict) -> dict:
-    """A lexicon's words by their length {length: [word, ...]}, in the lexicon's order."""
+    """A lexicon's words by their length {length: ([shape key, ...], [word, ...])}, in the
+    lexicon's order; a word's shape key has i as l (SHAPE_KEY)."""
     out = {}
     for w in lexicon:
-        out.setdefault(len(w), []).append(w)
+        keys, same = out.setdefault(len(w), ([], []))
+        keys.append(w.translate(SHAPE_KEY))
+        same.append(w)
     return out
 
 
@@ -248,8 +256,8 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     log-probabilities lp (T, C) of a line model with `classes`, or None to keep it: of the
     word and the LEXICON_CANDIDATES lexicon words nearest it, at most LEXICON_EDITS edits away
     and the commoner first among equals (rapidfuzz, searching only the words of `words`
-    (by_length) whose length is that close), the one with
-    the highest log p(it | columns) (all CTC paths, each letter's two cases as one) plus, for
+    (by_length) whose length is that close, i and l as one letter), the one with the highest
+    log p(it | columns) (all CTC paths, each letter's two cases as one, and i and l) plus, for
     a lexicon word, its log-prior (ocrkit.page.lexicon: BONUS less RANK_WEIGHT a decade of
     rank) and LEXICON_GAIN. As ocrkit.page.lexicon.best_word for the cuts, the lexicon
     settles what the ink leaves open and never invents a word it does not support; unlike
@@ -263,11 +271,13 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     low = word.lower()
     if len(low) < LEXICON_MIN or not low.isalpha() or not low.isascii():
         return None
-    near = list(chain.from_iterable(words.get(n, ()) for n in range(
-        len(low) - LEXICON_EDITS, len(low) + LEXICON_EDITS + 1)))
-    found = process.extract(low, near, scorer=Levenshtein.distance,
+    lengths = [words[n] for n in range(len(low) - LEXICON_EDITS, len(low) + LEXICON_EDITS + 1)
+               if n in words]
+    keys = list(chain.from_iterable(k for k, _ in lengths))
+    near = list(chain.from_iterable(w for _, w in lengths))
+    found = process.extract(low.translate(SHAPE_KEY), keys, scorer=Levenshtein.distance,
                             score_cutoff=LEXICON_EDITS, limit=None)
-    found = sorted((d, -lexicon[w], w) for w, d, _ in found)[:LEXICON_CANDIDATES]  # then common
+    found = sorted((d, -lexicon[near[j]], near[j]) for _, d, j in found)[:LEXICON_CANDIDATES]
     options = [low] + [w for _, _, w in found if w != low and w.isalpha() and w.isascii()]
     if len(options) == 1:
         return None
@@ -276,6 +286,9 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     for c in "abcdefghijklmnopqrstuvwxyz":
         if c in index and c.upper() in index:
             merged[:, index[c]] = np.logaddexp(lp[:, index[c]], lp[:, index[c.upper()]])
+    if "i" in index and "l" in index:          # ... and i and l one (SHAPE_KEY)
+        merged[:, index["i"]] = merged[:, index["l"]] = np.logaddexp(merged[:, index["i"]],
+                                                                    merged[:, index["l"]])
     if any(ch not in index for w in options for ch in w):
         return None
     width = max(map(len, options))

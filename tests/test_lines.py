@@ -430,6 +430,11 @@ def test_the_lexicon_may_give_a_line_models_word_a_letter_it_missed():
     hello = columns({"h": 0.99}, sure, {"e": 0.99}, sure, {"l": 0.99}, sure, {"l": 0.99},
                     sure, {"o": 0.99}, sure)
     assert lexicon_word(hello, "hello", classes, lexicon, words) is None
+    # an l's stroke read as an i's, twice (sf_code_java "Cheiio"): i and l are one letter to
+    # the lexicon, three edits from "hello" as spelt but one as shaped
+    heiio = columns({"h": 0.99}, sure, {"e": 0.99}, sure, {"i": 0.9, "l": 0.05}, sure,
+                    {"i": 0.9, "l": 0.05}, sure, {"o": 0.99}, sure)
+    assert lexicon_word(heiio, "heiio", classes, lexicon, words) == "hello"
 
 
 def test_the_lexicon_corrects_a_real_line_read_whole(line_model):
