@@ -226,8 +226,7 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
 
 
 LEXICON_EDITS = 2       # a lexicon word at most this many edits from the word read ...
-LEXICON_MIN = 2         # ... of at least this many letters may take its place (a 2-letter
-                        # word only one edit away)
+LEXICON_MIN = 3         # ... of at least this many letters may take its place
 LEXICON_CANDIDATES = 12
 # what a lexicon word gains beyond the lexicon's own prior, in log-probability: a whole
 # word's CTC scores lie far apart, so the prior that suits the cuts' per-letter choices is
@@ -256,7 +255,7 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     """The lexicon word (lower case) that should replace `word`, read from the columns of
     log-probabilities lp (T, C) of a line model with `classes`, or None to keep it: of the
     word and the LEXICON_CANDIDATES lexicon words nearest it, at most LEXICON_EDITS edits away
-    (one for a word of two letters) and the commoner first among equals (rapidfuzz, searching only the words of `words`
+    and the commoner first among equals (rapidfuzz, searching only the words of `words`
     (by_length) whose length is that close, i and l as one letter), the one with the highest
     log p(it | columns) (all CTC paths, each letter's two cases as one, and i and l) plus, for
     a lexicon word, its log-prior (ocrkit.page.lexicon: BONUS less RANK_WEIGHT a decade of
@@ -277,7 +276,7 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     keys = list(chain.from_iterable(k for k, _ in lengths))
     near = list(chain.from_iterable(w for _, w in lengths))
     found = process.extract(low.translate(SHAPE_KEY), keys, scorer=Levenshtein.distance,
-                            score_cutoff=min(LEXICON_EDITS, len(low) - 1), limit=None)
+                            score_cutoff=LEXICON_EDITS, limit=None)
     found = sorted((d, -lexicon[near[j]], near[j]) for _, d, j in found)[:LEXICON_CANDIDATES]
     options = [low] + [w for _, _, w in found if w != low and w.isalpha() and w.isascii()]
     if len(options) == 1:

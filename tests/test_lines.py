@@ -435,11 +435,6 @@ def test_the_lexicon_may_give_a_line_models_word_a_letter_it_missed():
     heiio = columns({"h": 0.99}, sure, {"e": 0.99}, sure, {"i": 0.9, "l": 0.05}, sure,
                     {"i": 0.9, "l": 0.05}, sure, {"o": 0.99}, sure)
     assert lexicon_word(heiio, "heiio", classes, lexicon, words) == "hello"
-    # a word of two letters is looked up too, one edit away (sampath "age cf wisdom")
-    cf = columns({"c": 0.6, "o": 0.3}, sure, {"f": 0.99}, sure)
-    assert lexicon_word(cf, "cf", classes, lexicon, words) == "of"
-    assert lexicon_word(columns({"x": 0.99}, sure, {"q": 0.99}, sure), "xq", classes, lexicon,
-                        words) is None
 
 
 def test_the_lexicon_corrects_a_real_line_read_whole(line_model):
