@@ -374,6 +374,20 @@ def test_a_bar_among_small_letters_is_l_though_big_twins_read_as_capitals():
     assert "".join(got) == "Class" + "Hello" + "HILL"      # (S S: no_rise, the next test)
 
 
+def test_the_lexicon_tells_i_from_l_where_only_one_makes_a_word():
+    # sampath "It was the best of times": the bar before a small t became l ("lt", a rare
+    # lexicon word); with the lexicon it is the far commoner "It"; mid-word a bar is i in
+    # "time" (no "tlme"), l in "class"
+    from ocrkit.page.case import settle_case
+    from ocrkit.page.lexicon import load
+    line = list("It") + list("tIme") + list("cIass")
+    words = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2]
+    boxes = np.array([[10 * i, 0 if c in "ItlI" else 15, 10 * i + 8, 40]
+                      for i, c in enumerate(line)])
+    assert "".join(settle_case(line, boxes, "mixed", words)) == "lt" "tlme" "class"
+    assert "".join(settle_case(line, boxes, "mixed", words, load())) == "It" "time" "class"
+
+
 def test_case_does_not_rise_inside_a_word_of_mixed_case():
     # bert_alphabet_clean "heLLo deep Learning / WeLcome": l written with a foot reads as L;
     # sf_code_java "SYstem", "PUblic"; nick_verify "VeriFy"

@@ -24,6 +24,7 @@ TALL = frozenset("ABDEFGHJLNQRT0123456789bdfhklt")   # reach the cap line (no tw
 DESCENDERS = frozenset("gjpqy")
 MODES = ("auto", "upper", "mixed")
 LOWER_SHARE = 0.15       # pages with fewer small letters than this share are capitals
+BY_FAR = 0.4            # a log-prior this much higher (a decade of rank: ocrkit.page.lexicon)
 MARK_TOP = 0.45          # in capitals, a character whose top is below this share of the cap
 MARK_HEIGHT = 0.75       # height, and no taller than this share, is a mark (marks)
 
@@ -106,14 +107,17 @@ def marks(labels: list[str], boxes) -> np.ndarray:
     return (base - boxes[:, 1] < MARK_TOP * cap) & (boxes[:, 3] - boxes[:, 1] < MARK_HEIGHT * cap)
 
 
-def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
+def settle_case(labels: list[str], boxes, mode: str, words=None, lexicon=None) -> list[str]:
     """The labels of one line (each already the best class, twins in either case) in the case
     `mode` asks for: "upper" every letter a capital; "mixed" each twin by its height above the
     line's baseline (nearer the x-height: small; nearer the cap height: capital), and a lone
     stroke (I or l) by its word: l among small letters, I otherwise (counting the letters
     whose shape shows their case, but not a capital that begins the word, and twins only in
-    a word of twins); then no capital after a small letter of its word (no_rise). `words`:
-    the word number of each label (default: one word)."""
+    a word of twins), unless the `lexicon` ({word: log-prior}) knows the word with one of i
+    and l there and not with the other (class, not ciass), or with one far commoner (It, not
+    lt: BY_FAR); then no capital after a
+    small letter of its word (no_rise). `words`: the word number of each label (default: one
+    word)."""
     if mode == "upper":
         return [c.upper() for c in labels]
     if not labels:
@@ -138,6 +142,14 @@ def settle_case(labels: list[str], boxes, mode: str, words=None) -> list[str]:
             shown = [o for o in others if o.lower() not in TWINS] or others
             small = sum(o.islower() for o in shown)
             out[n] = "l" if shown and small > len(shown) / 2 else "I"
+            if lexicon and len(word) > 1:
+                prior = {v: lexicon.get("".join(v if j == n else out[j] for j in word).lower())
+                         for v in "il"}
+                known = sorted((p, v) for v, p in prior.items() if p is not None)
+                # the one word the lexicon knows, or of two the far commoner (it, not lt)
+                if len(known) == 1 or (len(known) == 2 and known[1][0] - known[0][0] >= BY_FAR):
+                    v = known[-1][1]
+                    out[n] = "l" if v == "l" else "I" if n == word[0] else "i"
     return no_rise(out, words)
 
 

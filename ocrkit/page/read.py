@@ -131,7 +131,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         mode = case_stage.page_case([c.label for c in all_chars], [c.confidence for c in all_chars])
     for chars, words, work, _ in found:
         labels = case_stage.settle_case([c.label for c in chars], work, mode,
-                                        [n for n, word in enumerate(words) for _ in word])
+                                        [n for n, word in enumerate(words) for _ in word],
+                                        words_of)
         for c, label in zip(chars, labels):
             c.label = label
         if mode == "upper":         # a comma or period among capitals ends its word
