@@ -173,7 +173,7 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
     (ocrkit.data.lines) is left out: the text holds what the 62-class character model knows,
     letters and digits, so a bracket is dropped rather than read as a letter. Words are split
     as the page pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
-    (word_gaps), not by the model's space class, which sees too little of the line to tell a
+    (word_gaps; phrase by phrase), not by the model's space class, which sees too little of the line to tell a
     wide letter gap from a word gap; a space's confidence is its weaker neighbour's.
 
     With a `lexicon` ({word: log-prior}, ocrkit.page.lexicon.load), a word may become a
@@ -202,7 +202,8 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
         labels, conf, columns = reading.labels[keep], reading.confidence[keep], \
             reading.columns[keep]
         centres = columns * STRIDE + STRIDE / 2                         # fitted pixels
-        spaces = word_spaces(word_gaps(line, centres)) if len(labels) > 1 else []
+        spaces = word_spaces(word_gaps(line, centres), phrases=True) if len(labels) > 1 \
+            else []
         sure = np.zeros(len(labels), bool)
         if lexicon and len(labels):
             labels, conf, columns, sure, spaces = _lexicon_line(

@@ -116,6 +116,13 @@ def test_word_spaces_from_line_statistics():
         [False, False, True, False, False, True, False]
     assert not word_spaces([0.9, 0.95, 1.1, 0.7, 0.85]).any()       # evenly spaced: one word
     assert list(word_spaces([1.5])) == [True]
+    # markus_form_boxes "Student Number: 0001250981": the printed label's word gap (0.53) is
+    # lost beside the boxes' wide pitch, unless each phrase (split at gaps over PHRASE) is
+    # judged on its own gaps
+    line = [0.05, 0, 0.05, 0, 0, 0.53, 0, 0, 0.05, 0, 3.21, 0.63, 0.53, 1.11, 1.0, 0.58, 0.53,
+            0.63, 0.84, 1.11]
+    assert 5 not in np.flatnonzero(word_spaces(line))
+    assert list(np.flatnonzero(word_spaces(line, phrases=True)))[:2] == [5, 10]
 
 
 def test_bad_images_are_reported_and_the_rest_still_read(tmp_path):

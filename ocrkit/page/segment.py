@@ -36,6 +36,7 @@ LOCAL = 6                # a line's band near a character: that of its this many
 PITCH_RUN = 5            # this many characters evenly spaced are a row of boxes ...
 PITCH_TOLERANCE = 0.12   # ... each step within this share of their median step
 CLIP = 2.0               # gaps are clipped at this many heights when splitting words
+PHRASE = 1.6             # a gap this many heights wide is a space whatever the line's others
 SMALL_LINE = 0.4         # lines whose characters are lower than this share of the page's
                          # typical height are fragments, not writing
 
@@ -286,17 +287,31 @@ def _even(steps: np.ndarray, tolerance: float) -> bool:
     return median > 0 and bool(np.all(np.abs(steps - median) <= tolerance * median))
 
 
-def word_spaces(gaps: np.ndarray) -> np.ndarray:
+def word_spaces(gaps: np.ndarray, phrases: bool = False) -> np.ndarray:
     """Which gaps (in character heights) of one line are spaces between words.
 
     The gaps, each clipped at CLIP heights so that one far outlier (a stray mark at the end
     of a line) cannot claim a group of its own, are split into two groups (least within-group
     variance); the wider group are spaces only when it is clearly apart from the narrow one
     (at least 2.2 times as wide and half a character more). Otherwise the line is one word,
-    except for gaps wider than 1.6 character heights. With fewer than three gaps, a gap over
+    except for gaps wider than PHRASE character heights. With fewer than three gaps, a gap over
     one character height is a space.
+
+    With `phrases`, the gaps wider than PHRASE split the line into phrases first, and each
+    phrase of three gaps or more has its spaces decided on its own gaps: a form's printed
+    label spaces its letters tighter than the handwriting in the boxes beside it ("First
+    Name: GUSTAV"), and a line's letters of two sizes likewise. (The line model's readings
+    take it: handwritten dev pages 13.4% -> 12.8%; the cuts', which read pages in capitals,
+    do not: a word's last letter set apart, "BASTAR D".)
     """
     gaps = np.asarray(gaps, float)
+    if phrases and len(gaps) >= 3:
+        out = gaps > PHRASE
+        ends = [-1, *np.flatnonzero(out), len(gaps)]
+        for a, b in zip(ends[:-1], ends[1:]):
+            if b - a - 1 >= 3:
+                out[a + 1:b] = word_spaces(gaps[a + 1:b])
+        return out
     if len(gaps) < 3:
         return gaps > 1.0
     s = np.sort(np.minimum(gaps, CLIP))
@@ -305,4 +320,4 @@ def word_spaces(gaps: np.ndarray) -> np.ndarray:
     lo, hi = float(s[:k].mean()), float(s[k:].mean())
     if hi >= max(2.2 * max(lo, 0.15), lo + 0.5):
         return gaps > (s[k - 1] + s[k]) / 2
-    return gaps > 1.6
+    return gaps > PHRASE
