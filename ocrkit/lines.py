@@ -59,12 +59,17 @@ class LineReading(NamedTuple):
     """A line read: `text` (spaces between words), and for each of its characters (spaces
     too) the `confidence` (the highest probability of its class over its columns), `x`, its
     centre in the pixels of the crop given, and `probs` (len(text), classes), the model's
-    probabilities at its middle column (zeros for a space)."""
+    probabilities at its middle column (zeros for a space); `marks`, where the line holds an
+    exclamation or question mark (TALL_MARKS), which the text leaves out."""
 
     text: str
     confidence: np.ndarray
     x: np.ndarray
     probs: np.ndarray
+    marks: np.ndarray = np.zeros(0)     # centres (as x) of the TALL_MARKS read, left out
+
+
+TALL_MARKS = "!?"       # marks as tall as a letter, which a character model reads as 1 or 7
 
 
 def fit_height(ink: np.ndarray, height: int = HEIGHT) -> tuple[np.ndarray, float, float]:
@@ -197,8 +202,10 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
     text_class = np.array([c.isalnum() for c in model.classes])     # not blank, space, marks
     out = []
     blank_row = np.zeros(len(model.classes))
+    tall = np.array([c in TALL_MARKS for c in model.classes])
     for n, (reading, (line, scale, x0)) in enumerate(zip(greedy_decode(logits, lengths), fitted)):
         keep = text_class[reading.labels]
+        marks = x0 + (reading.columns[tall[reading.labels]] * STRIDE + STRIDE / 2) / scale
         labels, conf, columns = reading.labels[keep], reading.confidence[keep], \
             reading.columns[keep]
         centres = columns * STRIDE + STRIDE / 2                         # fitted pixels
@@ -224,7 +231,8 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
             probs.append(one_hot[k] if sure[i] else probabilities[n, int(round(columns[i]))])
         out.append(LineReading("".join(text), np.array(confidence, np.float64),
                                x0 + np.array(x, np.float64) / scale,
-                               np.array(probs, np.float64).reshape(-1, len(model.classes))))
+                               np.array(probs, np.float64).reshape(-1, len(model.classes)),
+                               np.asarray(marks, np.float64)))
     return out
 
 

@@ -404,6 +404,21 @@ def test_case_does_not_rise_inside_a_word_of_mixed_case():
     assert "".join(settle_case(line, boxes, "upper")) == "HELLO"
 
 
+def test_an_exclamation_mark_the_line_model_read_is_not_the_cuts_1(monkeypatch):
+    # kj_merry_christmas ends "MERRY CHRISTMAS !": a page in capitals, read by the cuts,
+    # whose character model knows no marks and read the ! as 1; the line model read it as !
+    from ocrkit import Reader
+    from ocrkit.page import read as read_stage
+    path = data_file("pages/kj_merry_christmas.jpeg")
+    reader = Reader()
+    assert reader.read(path).text.splitlines()[-1] == "MERRY CHRISTMAS"
+    work = np.array([[0, 0, 10, 40], [12, 0, 20, 40], [22, 0, 30, 40]])
+    assert list(read_stage._at_marks(list("HI1"), work, np.array([25.0]))) == [False, False, True]
+    assert not read_stage._at_marks(list("HIA"), work, np.array([25.0])).any()
+    monkeypatch.setattr(read_stage, "MARK_LOOKALIKES", frozenset())
+    assert reader.read(path).text.splitlines()[-1] == "MERRY CHRISTMAS 1"
+
+
 def test_best_path_covers_every_atom_once():
     spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
     scores = np.array([-1.0, -1.0, -1.0, -0.5, -3.0])

@@ -106,6 +106,13 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         # the lines the two models agree are no writing (a sheet's edge) are not cut either
         found = _by_cuts(cleaned, [line for line, j in zip(lines, junk) if not j], atoms,
                          model, classes, allowed, cut, to_file)
+        if capitals is not None:
+            # an exclamation or question mark the line model read is not the cuts' 1 or 7
+            marks = [origin[1] + reading.marks for reading, origin, j in
+                     zip(readings, origins, junk) if not j]
+            for (chars, words, work, _), xs in zip(found, marks):
+                drop = _at_marks([c.label for c in chars], work, xs)
+                words[:] = [w for word in words for w in _split_at(word, drop)]
     page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
                                      + ("the cuts" if used == "cuts" else "the line model"),
                                      {"recognizer": recognizer, "used": used}))
@@ -272,6 +279,19 @@ def _by_line_model(readings, inks, origins, line_model, model, classes, allowed,
                               float(probs[n, k]), alternatives, crops[n]))
         found.append((chars, words, work, probs))
     return found, junk
+
+
+MARK_LOOKALIKES = frozenset("1Il7")     # what a character model reads ! and ? as
+
+
+def _at_marks(labels: list[str], work: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Which characters (labels, work boxes (n, 4)) are a tall mark the line model read at
+    columns xs (working pixels): a MARK_LOOKALIKES label whose box spans one of them."""
+    work = np.asarray(work, float).reshape(-1, 4)
+    if not len(xs) or not len(labels):
+        return np.zeros(len(labels), bool)
+    spans = (work[:, :1] <= xs[None, :]) & (xs[None, :] <= work[:, 2:3])
+    return spans.any(1) & np.array([c in MARK_LOOKALIKES for c in labels])
 
 
 def _split_at(word: list[int], drop: np.ndarray) -> list[list[int]]:
