@@ -419,6 +419,18 @@ def test_an_exclamation_mark_the_line_model_read_is_not_the_cuts_1(monkeypatch):
     assert reader.read(path).text.splitlines()[-1] == "MERRY CHRISTMAS 1"
 
 
+def test_a_digit_the_line_model_read_as_its_letter_twin_is_that_letter(monkeypatch):
+    # kj_raghav_caps "MY NAME IS RAGHAV": to the character model I and 1, S and 5 are one
+    # shape, and a word of two look-alikes stayed digits ("15"); the line model read "Is"
+    from ocrkit import Reader
+    from ocrkit.page import read as read_stage
+    path = data_file("pages/kj_raghav_caps.jpeg")
+    reader = Reader()
+    assert " NAME IS " in reader.read(path).text
+    monkeypatch.setattr(read_stage, "_twins_as_read", lambda *args: None)
+    assert " NAME 15 " in reader.read(path).text
+
+
 def test_best_path_covers_every_atom_once():
     spans = [(0, 1), (1, 2), (2, 3), (0, 2), (1, 3)]
     scores = np.array([-1.0, -1.0, -1.0, -0.5, -3.0])

@@ -113,6 +113,14 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             for (chars, words, work, _), xs in zip(found, marks):
                 drop = _at_marks([c.label for c in chars], work, xs)
                 words[:] = [w for word in words for w in _split_at(word, drop)]
+            if context:
+                # a digit or its letter twin (1/I, 5/S, ...) as the line model read it there:
+                # to the character model the two are one shape, the line model saw the line
+                index = dict(zip(model.classes, range(len(classes))))
+                lined = [(origin[1] + reading.x, reading.text) for reading, origin, j in
+                         zip(readings, origins, junk) if not j]
+                for (chars, _, work, probs), (xs, text) in zip(found, lined):
+                    _twins_as_read(chars, work, probs, xs, text, index)
     page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
                                      + ("the cuts" if used == "cuts" else "the line model"),
                                      {"recognizer": recognizer, "used": used}))
@@ -292,6 +300,25 @@ def _at_marks(labels: list[str], work: np.ndarray, xs: np.ndarray) -> np.ndarray
         return np.zeros(len(labels), bool)
     spans = (work[:, :1] <= xs[None, :]) & (xs[None, :] <= work[:, 2:3])
     return spans.any(1) & np.array([c in MARK_LOOKALIKES for c in labels])
+
+
+def _twins_as_read(chars: list, work: np.ndarray, probs: np.ndarray, xs: np.ndarray,
+                   text: str, index: dict) -> None:
+    """A character read as one of a digit/letter twin pair (LOOKALIKES) takes the other when
+    the line model read that other at its place (the one character of the line reading, at
+    columns xs in working pixels, within its box) and the character model gives it a real
+    chance; in place, its confidence the shape's."""
+    work = np.asarray(work, float).reshape(-1, 4)
+    letters = np.array([c != " " for c in text], bool)
+    xs, read = np.asarray(xs)[letters], [c for c in text if c != " "]
+    for n, c in enumerate(chars):
+        twin = LOOKALIKES.get(c.label)
+        if twin is None or twin not in index or c.label == "l":
+            continue
+        inside = np.flatnonzero((work[n, 0] <= xs) & (xs <= work[n, 2]))
+        if len(inside) == 1 and read[inside[0]].upper() == twin.upper() \
+                and float(probs[n, index[twin]]) > 0.02 * c.confidence:
+            c.label = twin          # as sure as the shape was: the two are one to the model
 
 
 def _split_at(word: list[int], drop: np.ndarray) -> list[list[int]]:
