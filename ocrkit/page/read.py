@@ -104,22 +104,21 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     used = "cuts" if found is None else "line"
     if found is None:
         # the lines the two models agree are no writing (a sheet's edge) are not cut either
-        found = _by_cuts(cleaned, [line for line, j in zip(lines, junk) if not j], atoms,
-                         model, classes, allowed, cut, to_file)
+        kept = np.flatnonzero(~junk)
+        found, numbers = _by_cuts(cleaned, [lines[k] for k in kept], atoms, model, classes,
+                                  allowed, cut, to_file)
         if capitals is not None:
-            # an exclamation or question mark the line model read is not the cuts' 1 or 7
-            marks = [origin[1] + reading.marks for reading, origin, j in
-                     zip(readings, origins, junk) if not j]
-            for (chars, words, work, _), xs in zip(found, marks):
-                drop = _at_marks([c.label for c in chars], work, xs)
+            # the line model's reading of each line the cuts read, at working pixels
+            seen = [(origins[k][1] + readings[k].x, readings[k].text,
+                     origins[k][1] + readings[k].marks) for k in kept[numbers]]
+            index = dict(zip(model.classes, range(len(classes))))
+            for (chars, words, work, probs), (xs, text, marks) in zip(found, seen):
+                # an exclamation or question mark it read is not the cuts' 1 or 7 there
+                drop = _at_marks([c.label for c in chars], work, marks)
                 words[:] = [w for word in words for w in _split_at(word, drop)]
-            if context:
-                # a digit or its letter twin (1/I, 5/S, ...) as the line model read it there:
-                # to the character model the two are one shape, the line model saw the line
-                index = dict(zip(model.classes, range(len(classes))))
-                lined = [(origin[1] + reading.x, reading.text) for reading, origin, j in
-                         zip(readings, origins, junk) if not j]
-                for (chars, _, work, probs), (xs, text) in zip(found, lined):
+                if context:
+                    # a digit or its letter twin (1/I, 5/S, ...) as it read it there: to the
+                    # character model the two are one shape, the line model saw the line
                     _twins_as_read(chars, work, probs, xs, text, index)
     page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
                                      + ("the cuts" if used == "cuts" else "the line model"),
@@ -165,12 +164,13 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     return page
 
 
-def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> list:
+def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> tuple:
     """The lines read by the cuts: every run of 1-4 atoms of a line (ocrkit.page.cuts) through
     the character normaliser and the model in one batch, then per line the best path of runs.
-    -> [(chars, words (lists of char indices), work boxes (N, 4), probs (N, classes))]."""
+    -> ([(chars, words (lists of char indices), work boxes (N, 4), probs (N, classes))] of
+    the lines where it found characters, those lines' numbers in `lines`)."""
     if not lines:
-        return []
+        return [], np.zeros(0, int)
     spans = [cuts.candidates(line.boxes, line.cluster, line.height) if cut
              else [(i, i + 1) for i in range(len(line))] for line in lines]
     crops, where = [], []
@@ -203,8 +203,8 @@ def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> li
     scores = np.maximum(scores, skip)
     label_of = np.where(allowed, probs, -1.0).argmax(1)
     order = np.argsort(-np.where(allowed, raw, -1.0), axis=1)[:, :min(3, int(allowed.sum()))]
-    start, found = 0, []
-    for line, line_spans in zip(lines, spans):
+    start, found, numbers = 0, [], []
+    for number, (line, line_spans) in enumerate(zip(lines, spans)):
         chosen = [start + s for s in cuts.best_path(len(line), line_spans, scores[start:])]
         start += len(line_spans)
         chosen = [k for k in chosen if not skipped[k]]
@@ -220,7 +220,8 @@ def _by_cuts(cleaned, lines, atoms, model, classes, allowed, cut, to_file) -> li
                               float(probs[k, c]), alternatives, crops[k]))
         found.append((chars, _words(word_spaces(_gap_heights(work, line.height)),
                                     (work[:, 0] + work[:, 2]) / 2), work, probs[chosen]))
-    return found
+        numbers.append(number)
+    return found, np.array(numbers, int)
 
 
 def _by_line_model(readings, inks, origins, line_model, model, classes, allowed, cleaned,
