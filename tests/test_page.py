@@ -302,8 +302,15 @@ def test_a_forms_row_of_boxes_reads_as_one_field(monkeypatch):
     reader = Reader()
     number = reader.read(path).text.splitlines()[-1].split()[-1]
     assert len(number) == 10 and sum(c.isdigit() for c in number) >= 8
+    # the boxes' even pitch keeps it whole, and so do the spaces decided phrase by phrase
+    # (the row's gaps apart from the printed label's): either alone suffices
     monkeypatch.setattr(segment_stage, "PITCH_RUN", 99)
+    assert len(reader.read(path).text.splitlines()[-1].split()[-1]) == 10
+    plain = segment_stage.word_spaces
+    monkeypatch.setattr(segment_stage, "word_spaces", lambda gaps, phrases=False: plain(gaps))
     assert len(reader.read(path).text.splitlines()[-1].split()[-1]) < 10
+    monkeypatch.setattr(segment_stage, "PITCH_RUN", 5)
+    assert len(reader.read(path).text.splitlines()[-1].split()[-1]) == 10
 
 
 def test_lines_group_by_band_not_by_centre():
@@ -429,6 +436,23 @@ def test_a_digit_the_line_model_read_as_its_letter_twin_is_that_letter(monkeypat
     assert " NAME IS " in reader.read(path).text
     monkeypatch.setattr(read_stage, "_twins_as_read", lambda *args: None)
     assert " NAME 15 " in reader.read(path).text
+
+
+def test_a_word_the_cuts_misread_is_the_line_models_where_that_is_a_word(monkeypatch):
+    # kj_raghav_caps "IMAGE PROCESSING": the G and E touch along a stem, the cuts find no cut
+    # and read IMA6 (no word); the line model read "Image" over the same ink
+    from ocrkit import Reader
+    from ocrkit.page import read as read_stage
+    path = data_file("pages/kj_raghav_caps.jpeg")
+    reader = Reader()
+    page = reader.read(path)
+    assert "IMAGE PR" in page.text
+    image = next(w for line in page.lines for w in line.words if w.text == "IMAGE")
+    boxes = np.array([c.box for c in image.chars], float)
+    assert (boxes[:, 2] > boxes[:, 0]).all()                    # the split G and E: two boxes
+    assert (np.diff(boxes[:, 0] + boxes[:, 2]) > 0).all()       # left to right
+    monkeypatch.setattr(read_stage, "_words_as_read", lambda entry, *args: entry)
+    assert "IMA6 PR" in reader.read(path).text
 
 
 def test_best_path_covers_every_atom_once():

@@ -102,6 +102,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         if recognizer == "line" or not capitals:
             found = by_line
     used = "cuts" if found is None else "line"
+    index = dict(zip(model.classes, range(len(classes))))
+    seen = None
     if found is None:
         # the lines the two models agree are no writing (a sheet's edge) are not cut either
         kept = np.flatnonzero(~junk)
@@ -110,20 +112,19 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         if capitals is not None:
             # the line model's reading of each line the cuts read, at working pixels
             seen = [(origins[k][1] + readings[k].x, readings[k].text,
-                     origins[k][1] + readings[k].marks) for k in kept[numbers]]
-            index = dict(zip(model.classes, range(len(classes))))
-            for (chars, words, work, probs), (xs, text, marks) in zip(found, seen):
+                     origins[k][1] + readings[k].marks, readings[k].confidence)
+                    for k in kept[numbers]]
+            for (chars, words, work, probs), (xs, text, marks, _) in zip(found, seen):
                 # an exclamation or question mark it read is not the cuts' 1 or 7 there
                 drop = _at_marks([c.label for c in chars], work, marks)
                 words[:] = [w for word in words for w in _split_at(word, drop)]
                 if context:
                     # a digit or its letter twin (1/I, 5/S, ...) as it read it there: to the
                     # character model the two are one shape, the line model saw the line
-                    _twins_as_read(chars, work, probs, xs, text, index)
+                    _twins_as_read(chars, work, probs, xs, text, index, allowed)
     page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
                                      + ("the cuts" if used == "cuts" else "the line model"),
                                      {"recognizer": recognizer, "used": used}))
-    index = dict(zip(model.classes, range(len(classes))))
     for chars, words, work, probs in found:
         for word in words:
             if context:
@@ -134,6 +135,11 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                 for n, label in zip(word, better or ()):
                     chars[n].label = label
                     chars[n].confidence = float(probs[n, index[label]])
+    if seen is not None and words_of is not None:
+        # a word of the cuts that is no word, where the line model read one over the same ink
+        spelled = {str(c) for c, ok in zip(classes, allowed) if ok}
+        found = [_words_as_read(entry, *reading, words_of, spelled, cleaned, to_file)
+                 for entry, reading in zip(found, seen)]
     all_chars = [c for chars, _, _, _ in found for c in chars]
     if case != "auto":
         mode = case
@@ -304,22 +310,83 @@ def _at_marks(labels: list[str], work: np.ndarray, xs: np.ndarray) -> np.ndarray
 
 
 def _twins_as_read(chars: list, work: np.ndarray, probs: np.ndarray, xs: np.ndarray,
-                   text: str, index: dict) -> None:
+                   text: str, index: dict, allowed: np.ndarray) -> None:
     """A character read as one of a digit/letter twin pair (LOOKALIKES) takes the other when
     the line model read that other at its place (the one character of the line reading, at
-    columns xs in working pixels, within its box) and the character model gives it a real
-    chance; in place, its confidence the shape's."""
+    columns xs in working pixels, within its box), the alphabet `allowed` has it, and the
+    character model gives it a real chance; in place, its confidence the shape's."""
     work = np.asarray(work, float).reshape(-1, 4)
     letters = np.array([c != " " for c in text], bool)
     xs, read = np.asarray(xs)[letters], [c for c in text if c != " "]
     for n, c in enumerate(chars):
         twin = LOOKALIKES.get(c.label)
-        if twin is None or twin not in index or c.label == "l":
+        if twin is None or twin not in index or not allowed[index[twin]] or c.label == "l":
             continue
         inside = np.flatnonzero((work[n, 0] <= xs) & (xs <= work[n, 2]))
         if len(inside) == 1 and read[inside[0]].upper() == twin.upper() \
                 and float(probs[n, index[twin]]) > 0.02 * c.confidence:
             c.label = twin          # as sure as the shape was: the two are one to the model
+
+
+def _words_as_read(entry: tuple, xs, text: str, marks, confidence, lexicon: dict, allowed: set,
+                   cleaned, to_file) -> tuple:
+    """A line the cuts read (chars, words, work boxes, probs), with each word that is not in
+    the lexicon replaced by the line model's reading of the same ink where that is a lexicon
+    word of three letters or more (the only word of the reading over the word's columns, xs
+    in working pixels, give or take a character's height): touching letters the cuts found no cut between (IMA6, the G and E
+    joined) the line model reads whole (Image). Each of the reading's letters goes to the
+    character whose box holds its column (the nearest otherwise), a character given two is
+    split into equal parts, one given none is left out; a letter's confidence is the
+    reading's. Only words of the alphabet `allowed` (class names) are taken."""
+    chars, words, work, probs = entry
+    spans, start = [], None             # the reading's words: index ranges of text
+    for i, ch in enumerate(text + " "):
+        if ch != " " and start is None:
+            start = i
+        elif ch == " " and start is not None:
+            spans.append((start, i))
+            start = None
+    new_chars, new_work, new_probs, new_words = [], [], [], []
+    reach = float(np.median(work[:, 3] - work[:, 1])) if len(work) else 0.0
+    for word in words:
+        # the word as letters (a look-alike digit as its letter: IMA6 is IMAG)
+        spelt = "".join(LOOKALIKES.get(chars[n].label, chars[n].label)
+                        if chars[n].label.isdigit() else chars[n].label for n in word)
+        x0, x1 = work[word, 0].min() - reach, work[word, 2].max() + reach
+        over = [(a, b) for a, b in spans if ((xs[a:b] >= x0) & (xs[a:b] <= x1)).any()]
+        read = text[over[0][0]:over[0][1]] if len(over) == 1 else ""
+        if not (len(read) >= 3 and read.isalpha() and spelt.isalpha() and set(read) <= allowed
+                and read.lower() in lexicon and spelt.lower() not in lexicon
+                and ((xs[over[0][0]:over[0][1]] >= x0) & (xs[over[0][0]:over[0][1]] <= x1)).all()):
+            new_words.append(list(range(len(new_chars), len(new_chars) + len(word))))
+            new_chars += [chars[n] for n in word]
+            new_work += [work[n] for n in word]
+            new_probs += [probs[n] for n in word]
+            continue
+        a = over[0][0]
+        centres = (work[word, 0] + work[word, 2]) / 2
+        owner = [int(np.argmin(np.where((work[word, 0] <= x) & (x <= work[word, 2]), 0.0,
+                                        np.abs(centres - x)))) for x in xs[a:a + len(read)]]
+        placed = []
+        for k, n in enumerate(word):
+            mine = [i for i, o in enumerate(owner) if o == k]
+            if not mine:
+                continue
+            box = work[n]
+            cuts_at = np.linspace(box[0], box[2], len(mine) + 1)      # equal parts
+            for i, left, right in zip(mine, cuts_at, cuts_at[1:]):
+                piece = np.array([left, box[1], right, box[3]], float)
+                file_box = cleaned.to_input(piece[None]) [0] * to_file
+                label = read[i]
+                placed.append(Char(label, tuple(int(round(v)) for v in file_box),
+                                   float(confidence[a + i]), [(label, float(confidence[a + i]))]))
+                new_work.append(piece)
+                new_probs.append(probs[n])
+        new_words.append(list(range(len(new_chars), len(new_chars) + len(placed))))
+        new_chars += placed
+    if not new_chars:
+        return [], [], np.zeros((0, 4)), probs[:0]
+    return new_chars, new_words, np.array(new_work, float), np.array(new_probs)
 
 
 def _split_at(word: list[int], drop: np.ndarray) -> list[list[int]]:
