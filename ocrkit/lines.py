@@ -178,8 +178,9 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
     (ocrkit.data.lines) is left out: the text holds what the 62-class character model knows,
     letters and digits, so a bracket is dropped rather than read as a letter. Words are split
     as the page pipeline splits them, by ocrkit.page.segment.word_spaces on the line's own gaps
-    (word_gaps; phrase by phrase), not by the model's space class, which sees too little of the line to tell a
-    wide letter gap from a word gap; a space's confidence is its weaker neighbour's.
+    (word_gaps; phrase by phrase), not by the model's space class, which sees too little of
+    the line to tell a wide letter gap from a word gap; a space's confidence is its weaker
+    neighbour's. The exclamation and question marks it read are kept as `marks`.
 
     With a `lexicon` ({word: log-prior}, ocrkit.page.lexicon.load), a word may become a
     lexicon word a few edits away that explains the same columns nearly as well

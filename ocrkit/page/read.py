@@ -138,8 +138,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
     if seen is not None and words_of is not None:
         # a word of the cuts that is no word, where the line model read one over the same ink
         spelled = {str(c) for c, ok in zip(classes, allowed) if ok}
-        found = [_words_as_read(entry, *reading, words_of, spelled, cleaned, to_file)
-                 for entry, reading in zip(found, seen)]
+        found = [_words_as_read(entry, xs, text, confidence, words_of, spelled, cleaned,
+                                to_file) for entry, (xs, text, _, confidence) in zip(found, seen)]
     all_chars = [c for chars, _, _, _ in found for c in chars]
     if case != "auto":
         mode = case
@@ -328,16 +328,17 @@ def _twins_as_read(chars: list, work: np.ndarray, probs: np.ndarray, xs: np.ndar
             c.label = twin          # as sure as the shape was: the two are one to the model
 
 
-def _words_as_read(entry: tuple, xs, text: str, marks, confidence, lexicon: dict, allowed: set,
+def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allowed: set,
                    cleaned, to_file) -> tuple:
     """A line the cuts read (chars, words, work boxes, probs), with each word that is not in
-    the lexicon replaced by the line model's reading of the same ink where that is a lexicon
-    word of three letters or more (the only word of the reading over the word's columns, xs
-    in working pixels, give or take a character's height): touching letters the cuts found no cut between (IMA6, the G and E
-    joined) the line model reads whole (Image). Each of the reading's letters goes to the
-    character whose box holds its column (the nearest otherwise), a character given two is
-    split into equal parts, one given none is left out; a letter's confidence is the
-    reading's. Only words of the alphabet `allowed` (class names) are taken."""
+    the lexicon replaced by the line model's reading `text` of the same ink where that is a
+    lexicon word of three letters or more (the only word of the reading over the word's
+    columns, xs in working pixels, give or take a character's height): touching letters the
+    cuts found no cut between (IMA6, the G and E joined) the line model reads whole (Image).
+    Each of the reading's letters goes to the character whose box holds its column (the
+    nearest otherwise), a character given two is split into equal parts, one given none is
+    left out; a letter's confidence is the reading's. Only words of the alphabet `allowed`
+    (class names) are taken."""
     chars, words, work, probs = entry
     spans, start = [], None             # the reading's words: index ranges of text
     for i, ch in enumerate(text + " "):
@@ -376,7 +377,7 @@ def _words_as_read(entry: tuple, xs, text: str, marks, confidence, lexicon: dict
             cuts_at = np.linspace(box[0], box[2], len(mine) + 1)      # equal parts
             for i, left, right in zip(mine, cuts_at, cuts_at[1:]):
                 piece = np.array([left, box[1], right, box[3]], float)
-                file_box = cleaned.to_input(piece[None]) [0] * to_file
+                file_box = cleaned.to_input(piece[None])[0] * to_file
                 label = read[i]
                 placed.append(Char(label, tuple(int(round(v)) for v in file_box),
                                    float(confidence[a + i]), [(label, float(confidence[a + i]))]))
