@@ -290,7 +290,11 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     found = process.extract(low.translate(SHAPE_KEY), keys, scorer=Levenshtein.distance,
                             score_cutoff=LEXICON_EDITS, limit=None)
     found = sorted((d, -lexicon[near[j]], near[j]) for _, d, j in found)[:LEXICON_CANDIDATES]
-    options = [low] + [w for _, _, w in found if w != low and w.isalpha() and w.isascii()]
+    # a word read as a lexicon word keeps its i and l: it is never its commoner i/l twin (a
+    # fail read surely is not a fall), which the merged columns below would score the same
+    shape = low.translate(SHAPE_KEY) if low in lexicon else None
+    options = [low] + [w for _, _, w in found if w != low and w.isalpha() and w.isascii()
+                       and w.translate(SHAPE_KEY) != shape]
     if len(options) == 1:
         return None
     index = {c: i for i, c in enumerate(classes)}

@@ -435,6 +435,10 @@ def test_the_lexicon_may_give_a_line_models_word_a_letter_it_missed():
     heiio = columns({"h": 0.99}, sure, {"e": 0.99}, sure, {"i": 0.9, "l": 0.05}, sure,
                     {"i": 0.9, "l": 0.05}, sure, {"o": 0.99}, sure)
     assert lexicon_word(heiio, "heiio", classes, lexicon, words) == "hello"
+    # ... but a word read surely as a lexicon word is not its commoner i/l twin (fail, fall)
+    fail = columns({"f": 0.999}, sure, {"a": 0.999}, sure, {"i": 0.999}, sure, {"l": 0.999},
+                   sure)
+    assert lexicon_word(fail, "fail", classes, lexicon, words) is None
 
 
 def test_the_lexicon_corrects_a_real_line_read_whole(line_model):

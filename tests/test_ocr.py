@@ -123,6 +123,9 @@ def test_word_spaces_from_line_statistics():
             0.63, 0.84, 1.11]
     assert 5 not in np.flatnonzero(word_spaces(line))
     assert list(np.flatnonzero(word_spaces(line, phrases=True)))[:2] == [5, 10]
+    # a phrase of one or two gaps is judged as a short line is (a gap over a height: space)
+    assert list(word_spaces([1.3, 2.0, 0.2, 0.2, 0.2], phrases=True)) == \
+        list(word_spaces([1.3, 2.0, 0.2, 0.2, 0.2])) == [True, True, False, False, False]
 
 
 def test_bad_images_are_reported_and_the_rest_still_read(tmp_path):

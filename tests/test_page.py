@@ -357,11 +357,6 @@ def test_a_comma_among_capitals_ends_its_word_and_is_not_read(monkeypatch):
     reader = Reader()
     first = reader.read(path).text.splitlines()[0]
     assert first.startswith("HI MY NAME"), first
-    boxes = np.array([[0, 0, 10, 40], [12, 0, 20, 40], [22, 28, 26, 48], [30, 0, 40, 40],
-                      [42, 2, 50, 41]])
-    assert list(case.marks(list("HE9NT"), boxes)) == [False, False, True, False, False]
-    boxes[2] = [22, 0, 30, 40]                                  # a 9 as tall as the rest
-    assert not case.marks(list("HE9NT"), boxes).any()
     monkeypatch.setattr(case, "MARK_TOP", 0.0)                   # no character is a mark
     assert not reader.read(path).text.startswith("HI MY")
 
@@ -419,9 +414,6 @@ def test_an_exclamation_mark_the_line_model_read_is_not_the_cuts_1(monkeypatch):
     path = data_file("pages/kj_merry_christmas.jpeg")
     reader = Reader()
     assert reader.read(path).text.splitlines()[-1] == "MERRY CHRISTMAS"
-    work = np.array([[0, 0, 10, 40], [12, 0, 20, 40], [22, 0, 30, 40]])
-    assert list(read_stage._at_marks(list("HI1"), work, np.array([25.0]))) == [False, False, True]
-    assert not read_stage._at_marks(list("HIA"), work, np.array([25.0])).any()
     monkeypatch.setattr(read_stage, "MARK_LOOKALIKES", frozenset())
     assert reader.read(path).text.splitlines()[-1] == "MERRY CHRISTMAS 1"
 
@@ -453,6 +445,67 @@ def test_a_word_the_cuts_misread_is_the_line_models_where_that_is_a_word(monkeyp
     assert (np.diff(boxes[:, 0] + boxes[:, 2]) > 0).all()       # left to right
     monkeypatch.setattr(read_stage, "_words_as_read", lambda entry, *args: entry)
     assert "IMA6 PR" in reader.read(path).text
+
+
+def test_marks_among_capitals_and_under_the_line_models_marks():
+    # a comma among capitals: its top below the line's middle, shorter than a capital
+    from ocrkit.page import case
+    from ocrkit.page import read as read_stage
+    boxes = np.array([[0, 0, 10, 40], [12, 0, 20, 40], [22, 28, 26, 48], [30, 0, 40, 40],
+                      [42, 2, 50, 41]])
+    assert list(case.marks(list("HE9NT"), boxes)) == [False, False, True, False, False]
+    boxes[2] = [22, 0, 30, 40]                                  # a 9 as tall as the rest
+    assert not case.marks(list("HE9NT"), boxes).any()
+    # a 1, I, l or 7 of the cuts where the line model read ! or ?: left out
+    work = np.array([[0, 0, 10, 40], [12, 0, 20, 40], [22, 0, 30, 40]])
+    assert list(read_stage._at_marks(list("HI1"), work, np.array([25.0]))) == [False, False, True]
+    assert not read_stage._at_marks(list("HIA"), work, np.array([25.0])).any()
+
+
+def test_dropped_characters_leave_the_line_aligned_and_an_empty_line_out():
+    # characters left out of every word (marks) are compacted away, so what later stages
+    # index by character (the case stage's word numbers) stays aligned
+    from ocrkit.page import read as read_stage
+    from ocrkit.page.model import Char
+    chars = [Char(c, (0, 0, 1, 1), 0.9) for c in "HA7I"]
+    work = np.arange(16, dtype=float).reshape(4, 4)
+    probs = np.eye(4)
+    kept = read_stage._compact((chars, [[0, 1], [3]], work, probs))
+    assert [c.label for c in kept[0]] == ["H", "A", "I"] and kept[1] == [[0, 1], [2]]
+    np.testing.assert_array_equal(kept[2], work[[0, 1, 3]])
+    np.testing.assert_array_equal(kept[3], probs[[0, 1, 3]])
+    assert read_stage._compact((chars, [], work, probs))[0] == []
+
+
+def test_the_line_models_words_replace_the_cuts_only_where_safe():
+    # _words_as_read: a cuts word that is mostly look-alike digits is a number, not a word;
+    # a reading's word replaces one cuts word at most; its letters carry a crop
+    from ocrkit.page import read as read_stage
+    from ocrkit.page.clean import clean
+    from ocrkit.page.lexicon import load
+    from ocrkit.page.model import Char
+    cleaned = clean(np.full((60, 200), 255, np.uint8))
+    lexicon = load()
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789")
+
+    def line(labels):
+        chars = [Char(c, (10 * i, 0, 10 * i + 9, 20), 0.5) for i, c in enumerate(labels)]
+        work = np.array([[10 * i, 0, 10 * i + 9, 20] for i in range(len(labels))], float)
+        return chars, [list(range(len(labels)))], work, np.ones((len(labels), 3))
+    xs = np.array([4.0, 14, 24, 34])
+    got = read_stage._words_as_read(line("1000"), xs, "loss", np.ones(4), lexicon, allowed,
+                                    cleaned, 1.0)
+    assert [c.label for c in got[0]] == list("1000")
+    got = read_stage._words_as_read(line("CAX5"), xs, "cats", np.ones(4), lexicon, allowed,
+                                    cleaned, 1.0)
+    assert [c.label for c in got[0]] == list("cats")
+    assert all(c.image is not None and c.image.shape == (32, 32) for c in got[0])
+    two = line("CATS")
+    two = (two[0] + [Char(c, (60 + 10 * i, 0, 69 + 10 * i, 20), 0.5) for i, c in enumerate("XQ")],
+           [[0, 1, 2, 3], [4, 5]], np.vstack([two[2], [[60, 0, 69, 20], [70, 0, 79, 20]]]),
+           np.ones((6, 3)))
+    got = read_stage._words_as_read(two, xs, "cats", np.ones(4), lexicon, allowed, cleaned, 1.0)
+    assert "".join(c.label for c in got[0]) == "CATSXQ"            # CATS is a word: kept
 
 
 def test_best_path_covers_every_atom_once():

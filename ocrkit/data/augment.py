@@ -113,7 +113,9 @@ class Augment:
             width = rng.uniform(2.4, 3.4, len(pick)).astype(np.float32)
             drawn = sub
             for p0, p1 in segments:
-                drawn = np.maximum(drawn, stroke(sub.shape, p0, p1, width) * level[:, None, None])
+                drawn_on = (np.abs(p1 - p0).sum(1) > 0)[:, None, None]   # a stroke left out: none
+                drawn = np.maximum(drawn, stroke(sub.shape, p0, p1, width)
+                                   * (level[:, None, None] * drawn_on))
             out = np.array(x, copy=True) if out is None else out
             out[pick] = drawn.astype(x.dtype, copy=False)
         return x if out is None else out
@@ -131,14 +133,16 @@ class Augment:
         k = len(pick)
         kind = rng.integers(0, 3, k)
         box = ink_boxes(sub, 0.5)[0].astype(np.float32)
+        kind[(kind == 1) & (box[:, 1] + 1.5 > h - 2)] = 2    # no room for a stub clear of it
         out = sub.copy()
         speck = np.flatnonzero(kind == 0)
         if len(speck):              # a dot of 1-2.5 px anywhere in the frame, 1 or 2 of them
-            for _ in range(2):
+            for second in (False, True):
                 centre = rng.uniform(2, h - 3, (len(speck), 2)).astype(np.float32)
                 size = rng.uniform(1.0, 2.5, len(speck)).astype(np.float32)
                 dot = stroke(sub[speck].shape, centre, centre, size)
-                dot *= (rng.random(len(speck)) < 0.7)[:, None, None]
+                if second:
+                    dot *= (rng.random(len(speck)) < 0.5)[:, None, None]
                 out[speck] = np.maximum(out[speck], dot)
         stub = np.flatnonzero(kind == 1)
         if len(stub):               # a level line under the ink, clear of it, part width

@@ -115,7 +115,7 @@ def settle_case(labels: list[str], boxes, mode: str, words=None, lexicon=None) -
     whose shape shows their case, but not a capital that begins the word, and twins only in
     a word of twins), unless the `lexicon` ({word: log-prior}) knows the word with one of i
     and l there and not with the other (class, not ciass), or with one far commoner (It, not
-    lt: BY_FAR); then no capital after a
+    lt: BY_FAR), in the word's case (FILE, OIL); then no capital after a
     small letter of its word (no_rise). `words`: the word number of each label (default: one
     word)."""
     if mode == "upper":
@@ -141,15 +141,17 @@ def settle_case(labels: list[str], boxes, mode: str, words=None, lexicon=None) -
             # the word has no other
             shown = [o for o in others if o.lower() not in TWINS] or others
             small = sum(o.islower() for o in shown)
-            out[n] = "l" if shown and small > len(shown) / 2 else "I"
+            lower = bool(shown) and small > len(shown) / 2
+            out[n] = "l" if lower else "I"
             if lexicon and len(word) > 1:
                 prior = {v: lexicon.get("".join(v if j == n else out[j] for j in word).lower())
                          for v in "il"}
                 known = sorted((p, v) for v, p in prior.items() if p is not None)
                 # the one word the lexicon knows, or of two the far commoner (it, not lt)
                 if len(known) == 1 or (len(known) == 2 and known[1][0] - known[0][0] >= BY_FAR):
-                    v = known[-1][1]
-                    out[n] = "l" if v == "l" else "I" if n == word[0] else "i"
+                    v = known[-1][1]          # in the word's case: FILE and OIL stay capitals
+                    out[n] = ("l" if lower else "L") if v == "l" else \
+                        "i" if lower and n != word[0] else "I"
     return no_rise(out, words)
 
 
@@ -157,7 +159,9 @@ def no_rise(labels: list[str], words: list) -> list[str]:
     """Case does not rise inside a word of mixed case: a capital after a small letter of its
     word is small ("heLLo", "VeriFy": an l or f written with a foot or a bar reads as L or F),
     and a capital second letter before two or more letters all small is too ("SYstem"). A
-    word in capitals is left alone, and so is I, which the bar rule settled (small, it is l)."""
+    word in capitals is left alone, and so is I, which the bar rule settled (small, it is l).
+    A word in camelCase loses its inner capitals (toString -> tostring): on hand-printed
+    pages a capital inside a word is far more often a misread small letter."""
     out = list(labels)
     for w in dict.fromkeys(words):
         at = [j for j, v in enumerate(words) if v == w and out[j].isalpha()]

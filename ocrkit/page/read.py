@@ -114,14 +114,17 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             seen = [(origins[k][1] + readings[k].x, readings[k].text,
                      origins[k][1] + readings[k].marks, readings[k].confidence)
                     for k in kept[numbers]]
-            for (chars, words, work, probs), (xs, text, marks, _) in zip(found, seen):
+            for k, ((chars, words, work, probs), (xs, text, marks, _)) in enumerate(
+                    zip(found, seen)):
                 # an exclamation or question mark it read is not the cuts' 1 or 7 there
                 drop = _at_marks([c.label for c in chars], work, marks)
-                words[:] = [w for word in words for w in _split_at(word, drop)]
+                found[k] = _compact((chars, [w for word in words for w in _split_at(word, drop)],
+                                     work, probs))
                 if context:
                     # a digit or its letter twin (1/I, 5/S, ...) as it read it there: to the
                     # character model the two are one shape, the line model saw the line
-                    _twins_as_read(chars, work, probs, xs, text, index, allowed)
+                    _twins_as_read(found[k][0], found[k][2], found[k][3], xs, text, index,
+                                   allowed)
     page.steps.append(ProcessingStep("recognize", "processing", "characters found by "
                                      + ("the cuts" if used == "cuts" else "the line model"),
                                      {"recognizer": recognizer, "used": used}))
@@ -137,7 +140,7 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                     chars[n].confidence = float(probs[n, index[label]])
     if seen is not None and words_of is not None:
         # a word of the cuts that is no word, where the line model read one over the same ink
-        spelled = {str(c) for c, ok in zip(classes, allowed) if ok}
+        spelled = {str(c).lower() for c, ok in zip(classes, allowed) if ok}
         found = [_words_as_read(entry, xs, text, confidence, words_of, spelled, cleaned,
                                 to_file) for entry, (xs, text, _, confidence) in zip(found, seen)]
     all_chars = [c for chars, _, _, _ in found for c in chars]
@@ -158,7 +161,8 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
         if mode == "upper":         # a comma or period among capitals ends its word
             mark = case_stage.marks([c.label for c in chars], work)
             words = [part for word in words for part in _split_at(word, mark)]
-        page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
+        if words:                   # (a line of marks alone is no line)
+            page.lines.append(Line([Word([chars[n] for n in word]) for word in words]))
     page.steps.append(ProcessingStep("case", "processing", "case of look-alike letters from "
                                      "line geometry", {"mode": case, "decided": mode}))
     ab = page_calibration(model)
@@ -337,8 +341,9 @@ def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allow
     cuts found no cut between (IMA6, the G and E joined) the line model reads whole (Image).
     Each of the reading's letters goes to the character whose box holds its column (the
     nearest otherwise), a character given two is split into equal parts, one given none is
-    left out; a letter's confidence is the reading's. Only words of the alphabet `allowed`
-    (class names) are taken."""
+    left out; a letter's confidence is the reading's, its crop the ink of its box. Only words
+    of the alphabet `allowed` (class names, lower case) are taken, each at most once, and
+    only for a word of the cuts that is mostly letters."""
     chars, words, work, probs = entry
     spans, start = [], None             # the reading's words: index ranges of text
     for i, ch in enumerate(text + " "):
@@ -347,16 +352,19 @@ def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allow
         elif ch == " " and start is not None:
             spans.append((start, i))
             start = None
-    new_chars, new_work, new_probs, new_words = [], [], [], []
+    new_chars, new_work, new_probs, new_words, taken = [], [], [], [], set()
     reach = float(np.median(work[:, 3] - work[:, 1])) if len(work) else 0.0
     for word in words:
-        # the word as letters (a look-alike digit as its letter: IMA6 is IMAG)
-        spelt = "".join(LOOKALIKES.get(chars[n].label, chars[n].label)
-                        if chars[n].label.isdigit() else chars[n].label for n in word)
+        labels = [chars[n].label for n in word]
+        # the word as letters (a look-alike digit as its letter: IMA6 is IMAG), if it is
+        # mostly letters (a number of look-alikes, 1000, is a number)
+        spelt = "".join(LOOKALIKES.get(c, c) if c.isdigit() else c for c in labels)
+        lettered = sum(c.isalpha() for c in labels) > len(labels) / 2
         x0, x1 = work[word, 0].min() - reach, work[word, 2].max() + reach
         over = [(a, b) for a, b in spans if ((xs[a:b] >= x0) & (xs[a:b] <= x1)).any()]
-        read = text[over[0][0]:over[0][1]] if len(over) == 1 else ""
-        if not (len(read) >= 3 and read.isalpha() and spelt.isalpha() and set(read) <= allowed
+        read = text[over[0][0]:over[0][1]] if len(over) == 1 and over[0] not in taken else ""
+        if not (len(read) >= 3 and read.isalpha() and spelt.isalpha() and lettered
+                and set(read.lower()) <= allowed
                 and read.lower() in lexicon and spelt.lower() not in lexicon
                 and ((xs[over[0][0]:over[0][1]] >= x0) & (xs[over[0][0]:over[0][1]] <= x1)).all()):
             new_words.append(list(range(len(new_chars), len(new_chars) + len(word))))
@@ -364,6 +372,7 @@ def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allow
             new_work += [work[n] for n in word]
             new_probs += [probs[n] for n in word]
             continue
+        taken.add(over[0])          # a reading's word replaces one word of the cuts at most
         a = over[0][0]
         centres = (work[word, 0] + work[word, 2]) / 2
         owner = [int(np.argmin(np.where((work[word, 0] <= x) & (x <= work[word, 2]), 0.0,
@@ -379,8 +388,12 @@ def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allow
                 piece = np.array([left, box[1], right, box[3]], float)
                 file_box = cleaned.to_input(piece[None])[0] * to_file
                 label = read[i]
+                c0, c1 = int(np.floor(left)), max(int(np.ceil(right)), int(np.floor(left)) + 1)
+                crop = normalise_character(cleaned.ink[int(box[1]):int(box[3]), c0:c1],
+                                           ink_on_dark=True)
                 placed.append(Char(label, tuple(int(round(v)) for v in file_box),
-                                   float(confidence[a + i]), [(label, float(confidence[a + i]))]))
+                                   float(confidence[a + i]), [(label, float(confidence[a + i]))],
+                                   crop))
                 new_work.append(piece)
                 new_probs.append(probs[n])
         new_words.append(list(range(len(new_chars), len(new_chars) + len(placed))))
@@ -388,6 +401,16 @@ def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allow
     if not new_chars:
         return [], [], np.zeros((0, 4)), probs[:0]
     return new_chars, new_words, np.array(new_work, float), np.array(new_probs)
+
+
+def _compact(entry: tuple) -> tuple:
+    """A line (chars, words, work boxes, probs) with only the characters its words hold,
+    renumbered: what later stages index by character stays aligned with the words."""
+    chars, words, work, probs = entry
+    keep = [n for word in words for n in word]
+    at = {n: i for i, n in enumerate(keep)}
+    return ([chars[n] for n in keep], [[at[n] for n in word] for word in words],
+            np.asarray(work)[keep].reshape(-1, 4), np.asarray(probs)[keep])
 
 
 def _split_at(word: list[int], drop: np.ndarray) -> list[list[int]]:

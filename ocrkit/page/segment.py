@@ -298,7 +298,7 @@ def word_spaces(gaps: np.ndarray, phrases: bool = False) -> np.ndarray:
     one character height is a space.
 
     With `phrases`, the gaps wider than PHRASE split the line into phrases first, and each
-    phrase of three gaps or more has its spaces decided on its own gaps: a form's printed
+    phrase has its spaces decided on its own gaps as a line's are: a form's printed
     label spaces its letters tighter than the handwriting in the boxes beside it ("First
     Name: GUSTAV"), and a line's letters of two sizes likewise. (The line model's readings
     take it: handwritten dev pages 13.4% -> 12.8%; the cuts', which read pages in capitals,
@@ -309,7 +309,7 @@ def word_spaces(gaps: np.ndarray, phrases: bool = False) -> np.ndarray:
         out = gaps > PHRASE
         ends = [-1, *np.flatnonzero(out), len(gaps)]
         for a, b in zip(ends[:-1], ends[1:]):
-            if b - a - 1 >= 3:
+            if b > a + 1:
                 out[a + 1:b] = word_spaces(gaps[a + 1:b])
         return out
     if len(gaps) < 3:
