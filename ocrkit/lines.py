@@ -252,14 +252,24 @@ LEXICON_GAIN = 4.0
 SHAPE_KEY = str.maketrans("i", "l")
 
 
+_BY_LENGTH: dict = {}    # id(lexicon) -> (lexicon, by_length of it): built once per lexicon
+
+
 def by_length(lexicon: dict) -> dict:
     """A lexicon's words by their length {length: ([shape key, ...], [word, ...])}, in the
-    lexicon's order; a word's shape key has i as l (SHAPE_KEY)."""
+    lexicon's order; a word's shape key has i as l (SHAPE_KEY). Built once for each lexicon
+    (ocrkit.page.lexicon.load gives every page the same dict), not on every page."""
+    held = _BY_LENGTH.get(id(lexicon))
+    if held is not None and held[0] is lexicon:
+        return held[1]
     out = {}
     for w in lexicon:
         keys, same = out.setdefault(len(w), ([], []))
         keys.append(w.translate(SHAPE_KEY))
         same.append(w)
+    if len(_BY_LENGTH) >= 4:
+        _BY_LENGTH.clear()
+    _BY_LENGTH[id(lexicon)] = (lexicon, out)
     return out
 
 

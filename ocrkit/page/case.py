@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ocrkit.page.lexicon import RANK_WEIGHT
+
 TWINS = frozenset("ckmopsuvwxyz")        # small letters shaped like their capital
 SMALL = frozenset("aenr")                # small letters of x-height whose shape is their own
 TALL = frozenset("ABDEFGHJLNQRT0123456789bdfhklt")   # reach the cap line (no twin)
 DESCENDERS = frozenset("gjpqy")
 MODES = ("auto", "upper", "mixed")
 LOWER_SHARE = 0.15       # pages with fewer small letters than this share are capitals
-BY_FAR = 0.4            # a log-prior this much higher (a decade of rank: ocrkit.page.lexicon)
+BY_FAR = RANK_WEIGHT     # a log-prior this much higher: a decade of rank (ocrkit.page.lexicon)
 MARK_TOP = 0.45          # in capitals, a character whose top is below this share of the cap
 MARK_HEIGHT = 0.75       # height, and no taller than this share, is a mark (marks)
 

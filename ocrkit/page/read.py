@@ -11,6 +11,8 @@ digit/letter look-alikes are settled from the rest of their word.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ocrkit.data.dataset import REJECT
@@ -27,6 +29,8 @@ from ocrkit.page.segment import drop_faint, even_pitch, segment, word_spaces
 # digit <-> letter look-alikes, settled by the rest of the word
 LOOKALIKES = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
 LOOKALIKES.update({v: k for k, v in list(LOOKALIKES.items())})
+LOOKALIKE_CHANCE = 0.02    # a look-alike is taken when the model gives it this share of the
+                            # reading's probability (a real chance)
 LOOKALIKES["l"] = "1"       # a small l among digits is a 1 (a 1 among letters stays I or l:
                             # the case stage tells them apart by the word)
 
@@ -328,7 +332,7 @@ def _twins_as_read(chars: list, work: np.ndarray, probs: np.ndarray, xs: np.ndar
             continue
         inside = np.flatnonzero((work[n, 0] <= xs) & (xs <= work[n, 2]))
         if len(inside) == 1 and read[inside[0]].upper() == twin.upper() \
-                and float(probs[n, index[twin]]) > 0.02 * c.confidence:
+                and float(probs[n, index[twin]]) > LOOKALIKE_CHANCE * c.confidence:
             c.label = twin          # as sure as the shape was: the two are one to the model
 
 
@@ -345,13 +349,7 @@ def _words_as_read(entry: tuple, xs, text: str, confidence, lexicon: dict, allow
     of the alphabet `allowed` (class names, lower case) are taken, each at most once, and
     only for a word of the cuts that is mostly letters."""
     chars, words, work, probs = entry
-    spans, start = [], None             # the reading's words: index ranges of text
-    for i, ch in enumerate(text + " "):
-        if ch != " " and start is None:
-            start = i
-        elif ch == " " and start is not None:
-            spans.append((start, i))
-            start = None
+    spans = [m.span() for m in re.finditer(r"[^ ]+", text)]    # the reading's words
     new_chars, new_work, new_probs, new_words, taken = [], [], [], [], set()
     reach = float(np.median(work[:, 3] - work[:, 1])) if len(work) else 0.0
     for word in words:
@@ -559,5 +557,5 @@ def settle_lookalikes(chars: list, index: dict, probs: np.ndarray) -> None:
         want_digit = digits > letters
         if c.label.isdigit() != want_digit and (digits != letters):
             p_twin = float(probs[j][index[twin]])
-            if p_twin > 0.02 * c.confidence:
+            if p_twin > LOOKALIKE_CHANCE * c.confidence:
                 c.label, c.confidence = twin, p_twin
