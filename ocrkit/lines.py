@@ -210,13 +210,15 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
         labels, conf, columns = reading.labels[keep], reading.confidence[keep], \
             reading.columns[keep]
         centres = columns * STRIDE + STRIDE / 2                         # fitted pixels
-        spaces = word_spaces(word_gaps(line, centres), phrases=True) if len(labels) > 1 \
-            else []
+        gaps = word_gaps(line, centres)
+        spaces = word_spaces(gaps, phrases=True) if len(labels) > 1 else []
         sure = np.zeros(len(labels), bool)
         if lexicon and len(labels):
+            lp = log_p[n, :lengths[n]]
+            spaces = _split_words(labels, columns, spaces, gaps, lp, model.classes, lexicon,
+                                  words)
             labels, conf, columns, sure, spaces = _lexicon_line(
-                labels, conf, columns, spaces, log_p[n, :lengths[n]], model.classes, lexicon,
-                words)
+                labels, conf, columns, spaces, lp, model.classes, lexicon, words)
             centres = columns * STRIDE + STRIDE / 2
         text, confidence, x, probs = [], [], [], []
         for i, k in enumerate(labels):
@@ -328,6 +330,52 @@ def lexicon_word(lp: np.ndarray, word: str, classes, lexicon: dict, words: dict)
     return options[best] if best else None
 
 
+# a word's widest gap at least this many character heights (and SPLIT_APART times its next
+# widest) may be a lost word space: the word is split there when it is no lexicon word and
+# both its parts are, or become one (lexicon_word): "shoppinghixt" -> "shopping list"
+SPLIT_GAP = 0.3
+SPLIT_APART = 1.5
+SPLIT_MIN = 2           # letters each part keeps
+
+
+def _word_columns(columns, a: int, b: int, length: int) -> slice:
+    """The columns of a line's log-probabilities that belong to its characters a..b-1: from
+    half-way to the one before to half-way to the one after."""
+    lo = int(columns[a - 1] + columns[a]) // 2 + 1 if a else 0
+    hi = int(columns[b - 1] + columns[b]) // 2 + 1 if b < len(columns) else length
+    return slice(lo, hi)
+
+
+def _split_words(labels, columns, spaces, gaps, lp, classes, lexicon, words) -> list:
+    """A line's spaces with the words the lexicon splits in two at their widest gap
+    (SPLIT_GAP): a word space the gaps alone did not show, where the word read is no lexicon
+    word, nor a few edits from one (lexicon_word), and each part is or becomes one."""
+    spaces = list(spaces)
+    starts = [0] + [i + 1 for i, s in enumerate(spaces) if s]
+    ends = starts[1:] + [len(labels)]
+
+    def word(a, b):
+        read = "".join(classes[k] for k in labels[a:b])
+        return read, read.lower() in lexicon or \
+            lexicon_word(lp[_word_columns(columns, a, b, len(lp))], read, classes, lexicon,
+                         words) is not None
+    for a, b in zip(starts, ends):
+        if b - a < 2 * SPLIT_MIN:
+            continue
+        inner = np.asarray(gaps[a:b - 1], float)
+        k = int(np.argmax(inner))
+        widest, rest = inner[k], np.delete(inner, k)
+        if widest < SPLIT_GAP or widest < SPLIT_APART * rest.max(initial=0) \
+                or not SPLIT_MIN <= k + 1 <= b - a - SPLIT_MIN:
+            continue
+        read, known = word(a, b)
+        if not read.isalpha() or known:
+            continue
+        if word(a, a + k + 1)[1] and word(a + k + 1, b)[1]:
+            spaces[a + k] = True
+    return spaces
+
+
 def _lexicon_line(labels, conf, columns, spaces, lp, classes, lexicon, words):
     """One line's reading (class indices, confidences, columns, spaces after each character)
     under its columns' log-probabilities lp (T, C), with each word looked up in the lexicon
@@ -342,9 +390,8 @@ def _lexicon_line(labels, conf, columns, spaces, lp, classes, lexicon, words):
     new_labels, new_conf, new_cols, sure, after = [], [], [], [], []
     for a, b in zip(starts, ends):
         read = "".join(classes[k] for k in labels[a:b])
-        lo = int(columns[a - 1] + columns[a]) // 2 + 1 if a else 0
-        hi = int(columns[b - 1] + columns[b]) // 2 + 1 if b < len(labels) else len(lp)
-        new = lexicon_word(lp[lo:hi], read, classes, lexicon, words)
+        new = lexicon_word(lp[_word_columns(columns, a, b, len(lp))], read, classes, lexicon,
+                           words)
         cols = columns[a:b].astype(np.float64)
         if new is None:
             word, word_conf, placed, chosen = labels[a:b], conf[a:b], cols, False

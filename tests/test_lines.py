@@ -441,6 +441,37 @@ def test_the_lexicon_may_give_a_line_models_word_a_letter_it_missed():
     assert lexicon_word(fail, "fail", classes, lexicon, words) is None
 
 
+def test_the_lexicon_splits_a_word_at_a_lost_word_space():
+    # columns read "timesit" as one word (ms_shopping_list, sampath_best_of_times: the gaps
+    # too narrow for word_spaces): split at its widest gap, since "times" and "it" are words;
+    # not where that gap is no wider than the others, nor a word whose parts are no words
+    from ocrkit.lines import _split_words, by_length
+    from ocrkit.page.lexicon import load
+    classes = list(LINE_CLASSES)
+    lexicon = load()
+    words = by_length(lexicon)
+
+    def reading(text):
+        lp = np.full((2 * len(text), len(classes)), np.log(1e-4))
+        lp[1::2, 0] = np.log(0.999)
+        lp[0::2, [classes.index(ch) for ch in text]] = np.log(0.999)
+        return np.array([classes.index(ch) for ch in text]), np.arange(0, 2 * len(text), 2), lp
+
+    labels, columns, lp = reading("timesit")
+    wide = np.array([0.1, 0.0, 0.1, 0.05, 0.45, 0.1])
+    spaces = [False] * 6
+    assert _split_words(labels, columns, spaces, wide, lp, classes, lexicon, words) == \
+        [False] * 4 + [True, False]
+    even = np.array([0.1, 0.0, 0.4, 0.05, 0.45, 0.1])
+    assert not any(_split_words(labels, columns, spaces, even, lp, classes, lexicon, words))
+    narrow = wide * 0.5
+    assert not any(_split_words(labels, columns, spaces, narrow, lp, classes, lexicon, words))
+    labels, columns, lp = reading("xqzvjk")
+    middle = np.array([0.1, 0.45, 0.1, 0.05, 0.1])
+    assert not any(_split_words(labels, columns, [False] * 5, middle, lp, classes, lexicon,
+                                words))
+
+
 def test_the_lexicon_corrects_a_real_line_read_whole(line_model):
     # a real photo (nick_hello_cv, "Hello computer Vision"): read without the lexicon the
     # line model drops the first i of Vision; with it the word is whole
