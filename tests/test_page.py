@@ -160,6 +160,26 @@ def test_a_lighter_strip_of_the_table_between_its_dark_parts_is_off_the_sheet(mo
     assert clean_stage.off_sheet(grey, mask)[:70, 450:580].mean() < 0.2
 
 
+def test_the_ink_level_is_measured_on_the_sheet_not_on_the_table():
+    # an ink map with a third of table (texture 0.1-0.6 "ink") beside a sheet of paper grain
+    # (mostly near 0, a long tail) and pen strokes (0.8): the table's middling values pull
+    # Otsu's level over the whole map down into the grain's tail, and its specks become ink;
+    # the sheet's own level, higher, splits the paper from the strokes (sampath_best_of_times
+    # turned 4 degrees: more of the table in view)
+    rng = np.random.default_rng(0)
+    ink = np.minimum(rng.exponential(0.06, (300, 600)), 1.0).astype(np.float32)
+    ink[:, :200] = rng.uniform(0.1, 0.6, (300, 200))
+    strokes = np.zeros(ink.shape, bool)
+    strokes[60:260:4, 250:550] = True
+    ink[strokes] = 0.8
+    sheet = np.zeros(ink.shape, bool)
+    sheet[:, 200:] = True
+    grain = sheet & ~strokes
+    on_sheet = clean_stage.threshold(ink, sheet)
+    assert on_sheet[strokes].all()
+    assert clean_stage.threshold(ink)[grain].mean() > 2 * on_sheet[grain].mean()
+
+
 def test_a_strip_of_table_too_thin_for_the_block_means_is_off_the_sheet(monkeypatch):
     # a card filling the photo but for the table's last centimetre above it (sf_code_c): the
     # strip's grain is "ink" in every row, but block means 34 px across never see it as dark;

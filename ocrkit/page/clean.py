@@ -129,11 +129,19 @@ def flatten(grey: np.ndarray, size: float) -> np.ndarray:
     return np.clip(ink, 0.0, 1.0).astype(np.float32)
 
 
-def threshold(ink: np.ndarray) -> np.ndarray:
-    """Binary ink: hysteresis between half and the full Otsu level of the ink map."""
+def threshold(ink: np.ndarray, sheet: np.ndarray | None = None) -> np.ndarray:
+    """Binary ink: hysteresis between half and the full Otsu level of the ink map; given the
+    `sheet` pixels, the higher of that level and the sheet's own: a table's texture around a
+    sheet pulls the whole map's level down into the paper's grain (its specks become ink on
+    the letters), while a dark background raises it above a faint pen's vignetted sheet,
+    whose own level would take the vignette for ink. `make robustness`, the seven variants'
+    mean: 15.3% -> 13.9% (turned 4 degrees 22.2 -> 14.9% and 16.6 -> 14.4%, as is 12.1 ->
+    12.6%); the sheet's level alone 14.3%."""
     if ink.size == 0 or float(ink.max()) < 0.08:
         return np.zeros(ink.shape, bool)
     level = max(float(threshold_otsu(ink)), 0.12)
+    if sheet is not None and sheet.sum() >= 0.05 * ink.size:
+        level = max(level, float(threshold_otsu(ink[sheet])))
     return apply_hysteresis_threshold(ink, 0.5 * level, level)
 
 
@@ -567,17 +575,19 @@ def clean(image: np.ndarray, *, rules: bool = True, clutter: bool = True,
     ink = flatten(work, max(15.0, 1.5 * height))
     if angle:
         ink = rotate(ink, angle)
-    mask = threshold(ink)
-    removed = {}
+    big = None
     if around is not None and around.any():
         from PIL import Image
-        big = np.asarray(Image.fromarray(around).resize(mask.shape[::-1], Image.NEAREST))
+        big = np.asarray(Image.fromarray(around).resize(ink.shape[::-1], Image.NEAREST))
         big = rotate(big, angle, order=0) if angle else big
         # grown by half a character and by half off_sheet's block (its edge is only that
         # exact: the paper's own edge and the shadow along it lie in that margin)
         block = off_block(small.shape) * scale / look
         reach = 2 * max(1, int(0.5 * height), int(0.5 * block)) + 1
         big = ndimage.maximum_filter(big.view(np.uint8), reach).astype(bool)
+    mask = threshold(ink, None if big is None else ~big)
+    removed = {}
+    if big is not None:
         removed["off_sheet"] = int((mask & big).sum())
         mask &= ~big
     if rules:
