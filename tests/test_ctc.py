@@ -9,8 +9,8 @@ import pytest
 
 from ocrkit.engine import Network, check_gradients
 from ocrkit.engine.conv import Columns
-from ocrkit.engine.ctc import (CTCLoss, ctc_loss, greedy_decode, log_softmax,
-                               sequence_log_likelihood)
+from ocrkit.engine.ctc import (CTCLoss, align, beam_decode, ctc_loss, greedy_decode,
+                               log_softmax, sequence_log_likelihood)
 from ocrkit.engine.gradcheck import numeric_gradient, relative_error
 
 TOL = 1e-6
@@ -124,6 +124,32 @@ def test_greedy_decoding_merges_repeats_and_drops_blanks():
     assert second.labels.tolist() == []
     cut = greedy_decode(logits, input_lengths=[5, 8])[0]               # steps past 5 ignored
     assert cut.labels.tolist() == [1, 1, 2]
+
+
+def test_beam_decoding_finds_the_likeliest_labelling_not_the_likeliest_path(rng):
+    # two steps, each a 0.6 blank and a 0.4 "a": the best path is blank-blank (0.36, nothing),
+    # but "a" has three paths (a a, a _, _ a: 0.64)
+    lp = np.log(np.array([[0.6, 0.4], [0.6, 0.4]]))
+    assert greedy_decode(lp[None])[0].labels.tolist() == []
+    labels, score = beam_decode(lp)
+    assert labels.tolist() == [1] and np.isclose(score, np.log(0.64))
+    # with a beam wide enough to keep every prefix it is exact: its labelling is the one of
+    # highest probability over all alignments, and its score that probability
+    for _ in range(10):
+        lp = log_softmax(rng.normal(0, 1.5, (6, 3)))
+        labels, score = beam_decode(lp, beam=10_000, prune=1e-12)
+        assert np.isclose(score, -all_alignments_loss(lp, labels.tolist(), 6))
+        every = {tuple(k for i, k in enumerate(path) if k and (i == 0 or k != path[i - 1]))
+                 for path in itertools.product(range(3), repeat=6)}
+        assert score >= max(-all_alignments_loss(lp, list(seq), 6) for seq in every) - 1e-9
+
+
+def test_alignment_puts_each_label_at_its_own_column():
+    # a _ b b _ a: the path's steps for each label, the step where it is likeliest
+    lp = log_softmax(path_logits([1, 0, 2, 2, 0, 1]).astype(np.float64))
+    lp[3, 2] += 0.5
+    assert align(lp, [1, 2, 1]).tolist() == [0, 3, 5]
+    assert align(lp, []).tolist() == []
 
 
 def test_hits_count_characters_right_as_one_minus_edit_distance():

@@ -454,7 +454,7 @@ def test_the_lexicon_splits_a_word_at_a_lost_word_space():
     def reading(text):
         lp = np.full((2 * len(text), len(classes)), np.log(1e-4))
         lp[1::2, 0] = np.log(0.999)
-        lp[0::2, [classes.index(ch) for ch in text]] = np.log(0.999)
+        lp[np.arange(0, 2 * len(text), 2), [classes.index(ch) for ch in text]] = np.log(0.999)
         return np.array([classes.index(ch) for ch in text]), np.arange(0, 2 * len(text), 2), lp
 
     labels, columns, lp = reading("timesit")
@@ -470,6 +470,17 @@ def test_the_lexicon_splits_a_word_at_a_lost_word_space():
     middle = np.array([0.1, 0.45, 0.1, 0.05, 0.1])
     assert not any(_split_words(labels, columns, [False] * 5, middle, lp, classes, lexicon,
                                 words))
+    # a lexicon word stays whole whatever its gaps ("sometimes" is no "some times"), and a
+    # part of two letters must be a common word: "neha" is no "ne ha" (the lexicon holds
+    # most pairs of letters), while "isit" is "is it"
+    labels, columns, lp = reading("sometimes")
+    gaps = np.array([0.1, 0.0, 0.1, 0.45, 0.1, 0.0, 0.1, 0.05])
+    assert not any(_split_words(labels, columns, [False] * 8, gaps, lp, classes, lexicon,
+                                words))
+    for text, split in (("neha", False), ("isit", True)):
+        labels, columns, lp = reading(text)
+        assert _split_words(labels, columns, [False] * 3, np.array([0.05, 0.45, 0.05]), lp,
+                            classes, lexicon, words) == [False, split, False], text
 
 
 def test_the_lexicon_corrects_a_real_line_read_whole(line_model):

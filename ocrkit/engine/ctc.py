@@ -224,3 +224,72 @@ def greedy_decode(logits: np.ndarray, input_lengths=None, blank: int = BLANK) ->
     labels, columns = flat[starts], (starts % t_max) + (length - 1) / 2
     bounds = np.searchsorted(sample, np.arange(n + 1))
     return [Reading(labels[a:b], columns[a:b], conf[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def beam_decode(lp: np.ndarray, beam: int = 8, prune: float = 1e-3, blank: int = BLANK
+                ) -> tuple[np.ndarray, float]:
+    """The likeliest label sequence of one sample's (T, C) log-probabilities by CTC prefix
+    beam search (Hannun et al. 2014): every prefix's probability summed over all the paths
+    that spell it (ending in a blank or not), the `beam` likeliest kept after each step, and
+    at each step only the classes at least `prune` likely extended. Best path (greedy_decode)
+    keeps one path; a sequence spread over several (a letter split between two columns, or
+    between itself and the blank) can be likelier than the best path's. -> (labels, log p)."""
+    lp = np.asarray(lp, np.float64)
+    beams = {(): (0.0, _NEG)}            # prefix -> (log p ending in blank, ... in a label)
+    floor = np.log(prune)
+    for row in lp:
+        options = np.flatnonzero(row >= floor)
+        nxt: dict = {}
+
+        def add(prefix, b, nb):
+            ob, onb = nxt.get(prefix, (_NEG, _NEG))
+            nxt[prefix] = (np.logaddexp(ob, b), np.logaddexp(onb, nb))
+        for prefix, (b, nb) in beams.items():
+            either = np.logaddexp(b, nb)
+            last = prefix[-1] if prefix else None
+            for k in options:
+                p = row[k]
+                if k == blank:
+                    add(prefix, either + p, _NEG)
+                elif k == last:
+                    add(prefix, _NEG, nb + p)                  # the same letter, held on
+                    add(prefix + (int(k),), _NEG, b + p)       # a repeat, after a blank
+                else:
+                    add(prefix + (int(k),), _NEG, either + p)
+        beams = dict(sorted(nxt.items(), key=lambda kv: -np.logaddexp(*kv[1]))[:beam])
+    best, (b, nb) = max(beams.items(), key=lambda kv: np.logaddexp(*kv[1]))
+    return np.array(best, np.int64), float(np.logaddexp(b, nb))
+
+
+def align(lp: np.ndarray, labels, blank: int = BLANK) -> np.ndarray:
+    """The time step (column) of each label on the likeliest single path that spells
+    `labels` through one sample's (T, C) log-probabilities (Viterbi over the extended
+    sequence): for each label, the step of its highest log-probability among those the path
+    gives it."""
+    labels = np.asarray(labels, np.int64)
+    t_max, s = len(lp), 2 * len(labels) + 1
+    if not len(labels):
+        return np.zeros(0)
+    ext = np.full(s, blank, np.int64)
+    ext[1::2] = labels
+    skip = np.zeros(s, bool)
+    skip[3::2] = labels[1:] != labels[:-1]
+    score = np.full(s, _NEG)
+    score[:2] = lp[0, ext[:2]]
+    back = np.zeros((t_max, s), np.int8)
+    for t in range(1, t_max):
+        stay, one = score, np.concatenate([[_NEG], score[:-1]])
+        two = np.where(skip, np.concatenate([[_NEG, _NEG], score[:-2]]), _NEG)
+        moves = np.stack([stay, one, two])
+        back[t] = moves.argmax(0)
+        score = moves.max(0) + lp[t, ext]
+    state = s - 1 if s == 1 or score[s - 1] >= score[s - 2] else s - 2
+    path = np.empty(t_max, np.int64)
+    for t in range(t_max - 1, -1, -1):
+        path[t] = state
+        state -= int(back[t, state])
+    columns = np.zeros(len(labels))
+    for i in range(len(labels)):
+        steps = np.flatnonzero(path == 2 * i + 1)
+        columns[i] = steps[np.argmax(lp[steps, labels[i]])] if len(steps) else 0.0
+    return columns
