@@ -206,16 +206,16 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
     out = []
     blank_row = np.zeros(len(model.classes))
     tall = np.array([c in TALL_MARKS for c in model.classes])
-    readings = greedy_decode(logits, lengths)
-    for n in range(len(readings) if BEAM > 1 else 0):
-        # the likeliest labelling, all its paths summed, where it is not the best path's:
-        # each letter at the column the likeliest path spelling it gives it
+    for n, (reading, (line, scale, x0)) in enumerate(zip(greedy_decode(logits, lengths),
+                                                          fitted)):
         lp = log_p[n, :lengths[n]]
-        labels, _ = beam_decode(lp, beam=BEAM)
-        if not np.array_equal(labels, readings[n].labels):
-            columns = align(lp, labels)
-            readings[n] = Reading(labels, columns, np.exp(lp[columns.astype(int), labels]))
-    for n, (reading, (line, scale, x0)) in enumerate(zip(readings, fitted)):
+        if BEAM > 1:
+            # the likeliest labelling, all its paths summed, where it is not the best path's:
+            # each letter at the column the likeliest path spelling it gives it
+            labels, _ = beam_decode(lp, beam=BEAM)
+            if not np.array_equal(labels, reading.labels):
+                columns = align(lp, labels)
+                reading = Reading(labels, columns, np.exp(lp[columns.astype(int), labels]))
         keep = text_class[reading.labels]
         marks = x0 + (reading.columns[tall[reading.labels]] * STRIDE + STRIDE / 2) / scale
         labels, conf, columns = reading.labels[keep], reading.confidence[keep], \
@@ -225,7 +225,6 @@ def read_lines(inks, model, lexicon: dict | None = None) -> list[LineReading]:
         spaces = word_spaces(gaps, phrases=True) if len(labels) > 1 else []
         sure = np.zeros(len(labels), bool)
         if lexicon and len(labels):
-            lp = log_p[n, :lengths[n]]
             spaces = _split_words(labels, columns, spaces, gaps, lp, model.classes, lexicon,
                                   words)
             labels, conf, columns, sure, spaces = _lexicon_line(
@@ -368,12 +367,11 @@ def _split_words(labels, columns, spaces, gaps, lp, classes, lexicon, words) -> 
     """A line's spaces with the words the lexicon splits in two at their widest gap
     (SPLIT_GAP): a word space the gaps alone did not show, where the word read is no lexicon
     word, nor a few edits from one (lexicon_word), and each part is or becomes one."""
+    from ocrkit.page.lexicon import prior
+    common = prior(SPLIT_COMMON - 1)            # the log-prior of the last of them
     spaces = list(spaces)
     starts = [0] + [i + 1 for i, s in enumerate(spaces) if s]
     ends = starts[1:] + [len(labels)]
-
-    from ocrkit.page.lexicon import BONUS, RANK_WEIGHT
-    common = BONUS - RANK_WEIGHT * np.log10(SPLIT_COMMON)     # the prior of that rank
 
     def word(a, b):
         read = "".join(classes[k] for k in labels[a:b])

@@ -50,10 +50,16 @@ def load(path: str | None = None) -> dict:
         raise OcrkitError(f"{path}: a lexicon must be a UTF-8 text file") from None
     except OSError as exc:
         raise OcrkitError(f"{path}: cannot read lexicon ({exc.strerror or exc})") from None
-    prior = {}
+    out = {}
     for rank, w in enumerate(words):
-        prior.setdefault(w, BONUS - RANK_WEIGHT * np.log10(rank + 1))
-    return prior
+        out.setdefault(w, prior(rank))
+    return out
+
+
+def prior(rank: int) -> float:
+    """The log-prior of the lexicon's word of `rank` (0: the commonest): BONUS less
+    RANK_WEIGHT a decade of rank."""
+    return float(BONUS - RANK_WEIGHT * np.log10(rank + 1))
 
 
 def best_word(options: list[list[tuple[str, float]]], lexicon: dict) -> list[str] | None:
