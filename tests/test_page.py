@@ -322,6 +322,22 @@ def test_evenly_spaced_characters_are_a_row_of_boxes():
     assert not even_pitch(np.array([0, 50, 100, 150], float)).any()    # too few
 
 
+def test_a_word_spaced_out_letter_by_letter_is_one_word():
+    # G U S TA V: one letter to a box, the pitch uneven (TA close), so even_pitch keeps the
+    # spaces; three one-letter words in a row are one word spaced out
+    from ocrkit.page.read import _words
+    uneven = np.array([0, 50, 94, 144, 176, 226], float)
+    assert _words([True, True, True, False, True], uneven) == [[0, 1, 2, 3, 4, 5]]
+    # ... but English text keeps its short words: "I am a man" (two one-letter words), and a
+    # long word ends a run (A B MAHLER C D: two and two)
+    text = np.array([0, 40, 65, 90, 130, 150, 175], float)
+    assert _words([True, False, True, True, False, False], text) == \
+        [[0], [1, 2], [3], [4, 5, 6]]
+    assert _words([True, True, False, False, False, False, True, True, True],
+                  np.array([0, 45, 90, 110, 130, 150, 170, 190, 240, 290], float)) == \
+        [[0], [1], [2, 3, 4, 5, 6, 7], [8], [9]]
+
+
 def test_a_forms_row_of_boxes_reads_as_one_field(monkeypatch):
     # markus_form_boxes: the student number, one digit to a box; the digits' widths differ
     # (a 1 is narrow), so their gaps looked like spaces: "000 L 2509 8 1"

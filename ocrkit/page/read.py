@@ -436,7 +436,35 @@ def _words(spaces, centres) -> list[list[int]]:
         else:
             current.append(n)
     words.append(current)
-    return words
+    return _spaced_out(words)
+
+
+SPACED_PART = 2         # words this short in a row, ...
+SPACED_SINGLES = 3      # ... this many of them of one character, are one word spaced out
+
+
+def _spaced_out(words: list[list[int]]) -> list[list[int]]:
+    """Words (lists of character indices) with each run of short ones (SPACED_PART
+    characters at most) that holds SPACED_SINGLES or more of a single character joined into
+    one: a word written letter by letter with gaps between (one to a box of a form whose
+    pitch the reading did not keep even, a heading spaced out), which no English text writes
+    as three one-letter words in a row."""
+    out, run = [], []
+
+    def flush():
+        if sum(len(w) == 1 for w in run) >= SPACED_SINGLES:
+            out.append([n for w in run for n in w])
+        else:
+            out.extend(run)
+        run.clear()
+    for word in words:
+        if len(word) <= SPACED_PART:
+            run.append(word)
+        else:
+            flush()
+            out.append(word)
+    flush()
+    return out
 
 
 def temperature(model) -> float:
