@@ -435,6 +435,19 @@ def test_the_lexicon_tells_i_from_l_where_only_one_makes_a_word():
     assert "".join(settle_case(line, boxes, "mixed", words, load())) == "It" "time" "class"
 
 
+def test_a_page_is_in_capitals_unless_a_real_share_of_its_sure_letters_is_small():
+    from ocrkit.page.case import page_case
+    # block capitals the line model read with a few small letters (a, e, g, n: a capital
+    # misread as its small form), as on a ruled page of capitals: 4 of 21 sure letters
+    caps = list("HMNAMERAGHVBNSLTHETEST") + list("agen")
+    assert page_case(caps, [0.9] * len(caps)) == "upper"
+    # a form's printed labels in mixed case beside its capitals: half small
+    form = list("FirstName") + list("LastName") + list("GUSTAVMAHLER")
+    assert page_case(form, [0.9] * len(form)) == "mixed"
+    # unsure small letters do not count
+    assert page_case(caps + list("aenr"), [0.9] * len(caps) + [0.3] * 4) == "upper"
+
+
 def test_case_does_not_rise_inside_a_word_of_mixed_case():
     # bert_alphabet_clean "heLLo deep Learning / WeLcome": l written with a foot reads as L;
     # sf_code_java "SYstem", "PUblic"; nick_verify "VeriFy"

@@ -25,7 +25,10 @@ SMALL = frozenset("aenr")                # small letters of x-height whose shape
 TALL = frozenset("ABDEFGHJLNQRT0123456789bdfhklt")   # reach the cap line (no twin)
 DESCENDERS = frozenset("gjpqy")
 MODES = ("auto", "upper", "mixed")
-LOWER_SHARE = 0.15       # pages with fewer small letters than this share are capitals
+LOWER_SHARE = 0.3        # pages with fewer small letters than this share are capitals: a
+# page of block capitals the line model reads with a capital A, E, G or N taken for its small
+# form now and then (up to a fifth of its sure letters on the dev pages read at other scales),
+# while a mixed page's share is 0.4 or more (a form's printed labels beside its capitals)
 BY_FAR = RANK_WEIGHT     # a log-prior this much higher: a decade of rank (ocrkit.page.lexicon)
 MARK_TOP = 0.45          # in capitals, a character whose top is below this share of the cap
 MARK_HEIGHT = 0.75       # height, and no taller than this share, is a mark (marks)
