@@ -10,6 +10,9 @@ handwritten page of ../shared/data/pages is read as it is and after one change a
     turn-4   turned 4 degrees clockwise
     shade    lit from one side (brightness falling to 55% across the page)
     jpeg     blurred (Gaussian, radius 1) and saved as JPEG at quality 35
+    x0.85    the photo as it is, but read at a working scale 0.85 times the pipeline's own
+    x1.15    (ocrkit.page.clean's HEIGHT and STROKE_MIN times the factor): the pipeline's
+    x1.3     constants were tuned on these photos; these show whether a rule holds off them
 
 and scored as bench/pages.py scores (case-insensitive, capped at 100% a page, character-
 weighted). One process reads everything with one Reader, so it takes a few minutes.
@@ -23,6 +26,7 @@ import csv
 import io
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +72,20 @@ def _jpeg(rgb):
     return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
+@contextmanager
+def _working_scale(factor: float):
+    """The page pipeline's working scale times `factor` while inside (clean.HEIGHT, the
+    character height pages are brought to, and clean.STROKE_MIN, the thinnest stroke)."""
+    from ocrkit.page import clean
+    saved = clean.HEIGHT, clean.STROKE_MIN
+    clean.HEIGHT, clean.STROKE_MIN = saved[0] * factor, saved[1] * factor
+    try:
+        yield
+    finally:
+        clean.HEIGHT, clean.STROKE_MIN = saved
+
+
+SCALES = {"x0.85": 0.85, "x1.15": 1.15, "x1.3": 1.3}
 VARIANTS = {
     "as is": lambda rgb: rgb,
     "half": _resize(0.5, Image.LANCZOS),
@@ -76,6 +94,7 @@ VARIANTS = {
     "turn-4": _turn(-4.0),
     "shade": _shade,
     "jpeg": _jpeg,
+    **{name: (lambda rgb: rgb) for name in SCALES},
 }
 
 
@@ -107,7 +126,8 @@ def main(argv=None) -> int:
             rgb = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
         cers = {}
         for v in variants:
-            page = reader.read(VARIANTS[v](rgb))
+            with _working_scale(SCALES.get(v, 1.0)):
+                page = reader.read(VARIANTS[v](rgb))
             cers[v] = min(1.0, error_rates(page.text, truth)["cer"])
             errors[v] += n * cers[v]
         chars += n
