@@ -598,6 +598,20 @@ def test_the_lexicon_settles_what_the_shapes_leave_open_and_invents_nothing():
     assert best_word(digits, words) is None                           # numbers are not words
 
 
+def test_one_stray_digit_in_a_long_word_is_mended_by_the_lexicon_alone():
+    from ocrkit.page.lexicon import best_word, load
+    words = load()
+    # the 7's crop gave O no chance, so no beam over its classes finds PROCESSING
+    stray = [[(c, 0.9)] for c in "PR7CESSING"]
+    assert best_word(stray, words) == list("PROCESSING")
+    assert best_word([[(c, 0.9)] for c in "pr7cessing"], words) == list("processing")
+    # short words, two digits, codes with no one word to become: as read
+    for read in ("B4", "R2D2", "PR7CESS7NG", "XQ7ZVW"):
+        assert best_word([[(c, 0.9)] for c in read], words) is None
+    # a digit that could be several letters (b4tter: better, bitter, butter): none chosen
+    assert best_word([[(c, 0.9)] for c in "B4TTER"], words) is None
+
+
 def test_lexicon_files_from_users_are_checked(tmp_path):
     from ocrkit.page.lexicon import load
     (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00abc")

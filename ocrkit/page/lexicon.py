@@ -8,7 +8,9 @@ classes) are scored by their log-probability, and those that are words of the le
 BONUS plus a little for being frequent (RANK_WEIGHT per decade of rank). A word not in the
 lexicon (a name, code, a number) keeps the model's reading unless a lexicon word is nearly as
 likely, so the lexicon settles what the shapes leave open (cl/d, rn/m, u/v, a/o) and never
-invents a word the ink does not support. As Tesseract's dictionaries, it is on by default;
+invents a word the ink does not support. One exception: a word of five letters or more read
+with one stray digit among them (PR7CESSING) becomes the one lexicon word with a letter there
+(digit_in_word). As Tesseract's dictionaries, it is on by default;
 `--no-lexicon` turns it off, `--lexicon FILE` reads another word list (one word a line, most
 frequent first).
 
@@ -84,4 +86,25 @@ def best_word(options: list[list[tuple[str, float]]], lexicon: dict) -> list[str
         bonus = lexicon.get("".join(labels).lower())
         if bonus is not None and score + bonus > best_score:
             best_score, best = score + bonus, list(labels)
-    return best
+    return best if best is not None else digit_in_word([o[0][0] for o in options], lexicon)
+
+
+DIGIT_WORD = 5           # words this long with one stray digit are mended by the lexicon
+
+
+def digit_in_word(labels: list[str], lexicon: dict) -> list[str] | None:
+    """A word of DIGIT_WORD or more letters read with one digit among them (PR7CESSING),
+    which no classes' beam mends when the digit's crop gave the letter no chance: the one
+    lexicon word with a letter there and the rest as read, in the word's case; else None.
+    (The digit/letter twins 0 1 2 5 are settled before, by the look-alike rules.)"""
+    digits = [n for n, c in enumerate(labels) if c.isdigit()]
+    if len(labels) < DIGIT_WORD or len(digits) != 1 or \
+            not all(c.isalpha() for n, c in enumerate(labels) if n != digits[0]):
+        return None
+    k = digits[0]
+    word = "".join(labels).lower()
+    found = [ch for ch in "abcdefghijklmnopqrstuvwxyz" if word[:k] + ch + word[k + 1:] in lexicon]
+    if len(found) != 1:
+        return None
+    upper = sum(c.isupper() for c in labels) > len(labels) / 2
+    return labels[:k] + [found[0].upper() if upper else found[0]] + labels[k + 1:]
