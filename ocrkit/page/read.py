@@ -139,7 +139,13 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
             if words_of is not None:
                 options = [_options(chars[n], probs[n], classes, allowed) for n in word]
                 better = lexicon_stage.best_word(options, words_of)
-                for n, label in zip(word, better or ()):
+                for n, label, opts in zip(word, better or (), options):
+                    if label not in {o for o, _ in opts}:
+                        # a stray digit the lexicon mended (lexicon.digit_in_word): the crop
+                        # gave the letter no chance, so its probability says nothing; the
+                        # digit's own, how sure a character stands there, is kept
+                        chars[n].label = label
+                        continue
                     chars[n].label = label
                     chars[n].confidence = float(probs[n, index[label]])
     if seen is not None and words_of is not None:
