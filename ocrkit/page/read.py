@@ -432,7 +432,8 @@ def _words(spaces, centres) -> list[list[int]]:
     """Characters 0..len(spaces) grouped into words: a word ends where spaces[n] is true
     (a space between character n and n + 1), except inside a row of boxes (characters at
     `centres` (n,) evenly spaced, segment.even_pitch), whose characters' widths vary and
-    leave gaps like spaces while their pitch does not."""
+    leave gaps like spaces while their pitch does not; and a run of one-letter words is one
+    word spaced out (_spaced_out)."""
     spaces = np.asarray(spaces, bool) & ~even_pitch(centres)
     words, current = [], [0]
     for n, space in enumerate(spaces, start=1):
