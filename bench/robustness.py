@@ -86,15 +86,19 @@ def _working_scale(factor: float):
 
 
 SCALES = {"x0.85": 0.85, "x1.15": 1.15, "x1.3": 1.3}
+def _as_is(rgb):
+    return rgb
+
+
 VARIANTS = {
-    "as is": lambda rgb: rgb,
+    "as is": _as_is,
     "half": _resize(0.5, Image.LANCZOS),
     "double": _resize(2.0, Image.BICUBIC),
     "turn+4": _turn(4.0),
     "turn-4": _turn(-4.0),
     "shade": _shade,
     "jpeg": _jpeg,
-    **{name: (lambda rgb: rgb) for name in SCALES},
+    **{name: _as_is for name in SCALES},       # the photo as is, read at another scale
 }
 
 

@@ -140,14 +140,13 @@ def read_page(image, model, context: bool = True, path: str = "", size=None,
                 options = [_options(chars[n], probs[n], classes, allowed) for n in word]
                 better = lexicon_stage.best_word(options, words_of)
                 for n, label, opts in zip(word, better or (), options):
-                    if label not in {o for o, _ in opts}:
-                        # a stray digit the lexicon mended (lexicon.digit_in_word): the crop
-                        # gave the letter no chance, so its probability says nothing; the
-                        # digit's own, how sure a character stands there, is kept
-                        chars[n].label = label
-                        continue
                     chars[n].label = label
-                    chars[n].confidence = float(probs[n, index[label]])
+                    # a label among none of its options is a stray digit the lexicon mended
+                    # (lexicon.digit_in_word): the crop gave the letter no chance, so its
+                    # probability says nothing; the digit's own (how sure a character
+                    # stands there) is kept
+                    if any(label == o for o, _ in opts):
+                        chars[n].confidence = float(probs[n, index[label]])
     if seen is not None and words_of is not None:
         # a word of the cuts that is no word, where the line model read one over the same ink
         spelled = {str(c).lower() for c, ok in zip(classes, allowed) if ok}
